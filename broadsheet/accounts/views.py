@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.contrib.auth import login
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from broadsheet.accounts.forms import SignupForm
+from broadsheet.accounts.models import User
+from broadsheet.papers.models import Listing, Paper
+
+PROFILE_ITEMS = 50
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            user = form.save()
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(next_url or "home")
+    else:
+        form = SignupForm()
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+def profile(request, username: str):
+    member = get_object_or_404(User, username=username, is_active=True)
+    submissions = (
+        Listing.objects.visible()
+        .filter(submitted_by=member)
+        .select_related("paper")
+        .order_by("-submitted_at")[:PROFILE_ITEMS]
+    )
+    upvoted = (
+        Paper.objects.visible()
+        .filter(upvotes__user=member)
+        .order_by("-upvotes__created")[:PROFILE_ITEMS]
+    )
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "member": member,
+            "submissions": submissions,
+            "upvoted": upvoted,
+            "submission_count": Listing.objects.visible().filter(submitted_by=member).count(),
+            "upvote_count": member.upvotes.filter(paper__hidden=False).count(),
+        },
+    )

@@ -1,0 +1,111 @@
+"""The feed pages: a day, an ISO week, a month, trending."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from broadsheet.front.pages import parse_day, parse_month, parse_week, week_label
+from broadsheet.papers.models import Listing, Upvote
+from broadsheet.papers.querysets import iso_week_range, month_range
+
+
+def _render_feed(request, listings, *, heading: str, nav: dict, template="front/feed.html", **extra):
+    page = Paginator(listings.for_cards(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    voted: set[int] = set()
+    if request.user.is_authenticated and page.object_list:
+        paper_ids = [item.paper_id for item in page.object_list]
+        voted = set(
+            Upvote.objects.filter(user=request.user, paper_id__in=paper_ids).values_list(
+                "paper_id", flat=True
+            )
+        )
+    rank_offset = page.start_index() - 1 if page.object_list else 0
+    context = {"page": page, "heading": heading, "nav": nav, "voted": voted, "rank_offset": rank_offset}
+    return render(request, template, context | extra)
+
+
+def _day_nav(day: dt.date) -> dict:
+    visible = Listing.objects.visible()
+    prev_day = visible.filter(day__lt=day).order_by("-day").values_list("day", flat=True).first()
+    next_day = visible.filter(day__gt=day).order_by("day").values_list("day", flat=True).first()
+    return {
+        "prev": prev_day and {"url": f"/papers/date/{prev_day}", "label": prev_day.strftime("%b %-d")},
+        "next": next_day and {"url": f"/papers/date/{next_day}", "label": next_day.strftime("%b %-d")},
+        "week": {"url": f"/papers/week/{week_label(day)}", "label": "Week"},
+        "month": {"url": f"/papers/month/{day:%Y-%m}", "label": "Month"},
+    }
+
+
+def day_page(request, day: dt.date, *, is_home=False):
+    return _render_feed(
+        request,
+        Listing.objects.listed_on(day).by_votes(),
+        heading=f"{day:%A, %-d %B %Y}",
+        nav=_day_nav(day),
+        kind="day",
+        day=day,
+        is_home=is_home,
+    )
+
+
+def home(request):
+    latest = Listing.objects.visible().order_by("-day").values_list("day", flat=True).first()
+    if latest is None:
+        return render(request, "front/empty.html")
+    return day_page(request, latest, is_home=True)
+
+
+def by_date(request, date: str):
+    return day_page(request, parse_day(date))
+
+
+def by_week(request, week: str):
+    year, number = parse_week(week)
+    monday, sunday = iso_week_range(year, number)
+    prev_monday, next_monday = monday - dt.timedelta(days=7), monday + dt.timedelta(days=7)
+    nav = {
+        "prev": {"url": f"/papers/week/{week_label(prev_monday)}", "label": week_label(prev_monday)},
+        "next": {"url": f"/papers/week/{week_label(next_monday)}", "label": week_label(next_monday)},
+    }
+    return _render_feed(
+        request,
+        Listing.objects.in_week(year, number).by_votes(),
+        heading=f"Week {number}, {year}",
+        subheading=f"{monday:%-d %b} – {sunday:%-d %b %Y}",
+        nav=nav,
+        kind="week",
+    )
+
+
+def by_month(request, month: str):
+    year, number = parse_month(month)
+    first, last = month_range(year, number)
+    prev_last = first - dt.timedelta(days=1)
+    next_first = last + dt.timedelta(days=1)
+    nav = {
+        "prev": {"url": f"/papers/month/{prev_last:%Y-%m}", "label": f"{prev_last:%B %Y}"},
+        "next": {"url": f"/papers/month/{next_first:%Y-%m}", "label": f"{next_first:%B %Y}"},
+    }
+    return _render_feed(
+        request,
+        Listing.objects.in_month(year, number).by_votes(),
+        heading=f"{first:%B %Y}",
+        nav=nav,
+        kind="month",
+    )
+
+
+def trending(request):
+    return _render_feed(
+        request,
+        Listing.objects.trending(timezone.now()),
+        heading="Trending",
+        subheading="Votes, decayed by the hours since each paper was listed",
+        nav={},
+        kind="trending",
+    )

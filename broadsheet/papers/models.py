@@ -1,0 +1,139 @@
+"""The domain: papers, their authors, the daily feed (listings), upvotes and comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from broadsheet.papers.querysets import ListingQuerySet, PaperQuerySet
+
+
+class Paper(models.Model):
+    """One paper in the corpus. Every ingested paper is searchable; only listed ones are on the feed."""
+
+    arxiv_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    arxiv_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    doi = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=1000)
+    abstract = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    primary_category = models.CharField(max_length=32, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    comment = models.TextField("arXiv comment", blank=True)
+    journal_ref = models.CharField(max_length=1000, blank=True)
+    abs_url = models.URLField(max_length=500, blank=True)
+    pdf_url = models.URLField(max_length=500, blank=True)
+    project_url = models.URLField("project page", max_length=500, blank=True)
+    github_repo = models.URLField("GitHub repository", max_length=500, blank=True)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    # When a source tells us only how many authors there are (the sample listing), not who.
+    author_count = models.PositiveIntegerField(null=True, blank=True)
+    # Votes by members of this site, kept in step with Upvote rows in the same transaction.
+    upvote_count = models.PositiveIntegerField(default=0)
+    # Votes the paper brought from its source (the sample listing, Hugging Face), kept apart
+    # so re-ingesting never clobbers our members' votes. The shown score is the sum.
+    source_upvotes = models.PositiveIntegerField(default=0)
+    hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = PaperQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["published_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def ref(self) -> str:
+        """The id used in URLs: the arXiv id when there is one, otherwise the slug."""
+        return self.arxiv_id or self.slug
+
+    @property
+    def votes(self) -> int:
+        return self.upvote_count + self.source_upvotes
+
+    def get_absolute_url(self) -> str:
+        return reverse("paper", args=[self.ref])
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=300, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Authorship(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="authorships")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "position"], name="unique_author_position")
+        ]
+
+
+class Listing(models.Model):
+    """A paper on one day's feed. At most one per paper, ever."""
+
+    class Source(models.TextChoices):
+        MEMBER = "member", "Submitted by a member"
+        SAMPLE = "sample", "Sample listing"
+        HF = "hf", "Hugging Face daily papers"
+        IMPORT = "import", "Imported"
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="listing")
+    day = models.DateField(db_index=True, help_text="The feed day, in the site's time zone")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="listings",
+    )
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MEMBER)
+    hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+
+    objects = ListingQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.paper}"
+
+    @staticmethod
+    def day_of(moment: dt.datetime) -> dt.date:
+        """The feed day a moment belongs to, in the site's time zone."""
+        return timezone.localdate(moment)
+
+
+class Upvote(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upvotes")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="upvotes")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="one_upvote_per_member")]
+
+
+class Comment(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField()
+    created = models.DateTimeField(default=timezone.now)
+    hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.paper_id}: {self.body[:40]}"

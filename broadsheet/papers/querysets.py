@@ -1,0 +1,112 @@
+"""Query logic shared by pages, API and digests: what is on the feed, and in which order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Greatest, Power
+
+
+class EpochSeconds(models.Func):
+    """Seconds since 1970 of a datetime column, in SQL, on both database engines."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores datetimes in SQLite as UTC text, which strftime reads.
+        return self.as_sql(compiler, connection, template="CAST(strftime('%%s', %(expressions)s) AS REAL)")
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float")
+
+
+def iso_week_range(year: int, week: int) -> tuple[dt.date, dt.date]:
+    """Monday and Sunday of an ISO week; ValueError when the week does not exist (e.g. W53)."""
+    monday = dt.date.fromisocalendar(year, week, 1)
+    return monday, monday + dt.timedelta(days=6)
+
+
+def month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
+    first = dt.date(year, month, 1)
+    next_first = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first, next_first - dt.timedelta(days=1)
+
+
+class PaperQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(hidden=False)
+
+    def by_ref(self, ref: str):
+        """Match an arXiv id (without version) or a slug."""
+        return self.filter(Q(arxiv_id=ref) | Q(slug=ref))
+
+
+class ListingQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(hidden=False, paper__hidden=False)
+
+    def listed_on(self, day: dt.date):
+        return self.visible().filter(day=day)
+
+    def between(self, first: dt.date, last: dt.date):
+        return self.visible().filter(day__gte=first, day__lte=last)
+
+    def in_week(self, year: int, week: int):
+        return self.between(*iso_week_range(year, week))
+
+    def in_month(self, year: int, month: int):
+        return self.between(*month_range(year, month))
+
+    def with_votes(self):
+        return self.annotate(votes=F("paper__upvote_count") + F("paper__source_upvotes"))
+
+    def by_votes(self):
+        """The feed order: most votes first, then the most recently listed."""
+        return self.with_votes().order_by("-votes", "-submitted_at", "-id")
+
+    def for_cards(self):
+        """Everything a listing card shows, in a fixed number of queries whatever the count."""
+        from broadsheet.papers.models import Authorship, Comment
+
+        comments = (
+            Comment.objects.filter(paper=OuterRef("paper_id"), hidden=False)
+            .order_by()
+            .values("paper")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return self.select_related("paper", "submitted_by").prefetch_related(
+            models.Prefetch(
+                "paper__authorships",
+                queryset=Authorship.objects.select_related("author").order_by("position"),
+            )
+        ).annotate(comment_count=Coalesce(Subquery(comments), 0))
+
+    def trending(self, now: dt.datetime):
+        """Listings ranked by time-decayed votes (see README, "Trending").
+
+        score = votes / (hours since listing + 2) ** gravity
+
+        Candidates are listings from the TRENDING_DAYS days up to the newest listing, so a
+        quiet site still has a trending page; the decay itself is measured from `now`.
+        """
+        visible = self.visible()
+        newest = visible.aggregate(newest=models.Max("submitted_at"))["newest"]
+        if newest is None:
+            return self.none()
+        since = min(newest, now) - dt.timedelta(days=settings.TRENDING_DAYS)
+        age_hours = Greatest(
+            (Value(now.timestamp()) - EpochSeconds("submitted_at")) / Value(3600.0), Value(0.0)
+        )
+        score = Cast(F("paper__upvote_count") + F("paper__source_upvotes"), FloatField()) / Power(
+            age_hours + Value(2.0), Value(float(settings.TRENDING_GRAVITY))
+        )
+        return (
+            visible.filter(submitted_at__gte=since, submitted_at__lte=now)
+            .with_votes()
+            .annotate(trending_score=score)
+            .order_by("-trending_score", "-submitted_at", "-id")
+        )

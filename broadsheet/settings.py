@@ -1,0 +1,183 @@
+"""Django settings for Broadsheet.
+
+Everything comes from BROADSHEET_* environment variables (listed with their defaults in
+.env.example). The default database is a SQLite file under BROADSHEET_DATA_DIR, so a fresh
+checkout just runs; BROADSHEET_DATABASE_URL switches to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+
+import dj_database_url
+
+from broadsheet.lib.env import SettingError, env, envbool, envfloat, envint, envlist
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env("BROADSHEET_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+
+DEBUG = envbool("BROADSHEET_DEBUG", False)
+
+SECRET_KEY = env("BROADSHEET_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise SettingError(
+            "BROADSHEET_SECRET_KEY (or BROADSHEET_SECRET_KEY_FILE) must be set unless "
+            "BROADSHEET_DEBUG=true; `./run` creates one under the data directory"
+        )
+    SECRET_KEY = "insecure-debug-only-key"
+
+ALLOWED_HOSTS = envlist("BROADSHEET_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = envlist("BROADSHEET_CSRF_TRUSTED_ORIGINS", "")
+SITE_NAME = env("BROADSHEET_SITE_NAME", "Broadsheet")
+SITE_URL = env("BROADSHEET_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Behind a TLS-terminating proxy, BROADSHEET_HTTPS=true turns on everything
+# `check --deploy` asks for.
+HTTPS = envbool("BROADSHEET_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = envbool("BROADSHEET_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = envint("BROADSHEET_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = envbool("BROADSHEET_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# HSTS preload is a deliberate, hard-to-undo choice; leave it to the operator.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+INSTALLED_APPS = [
+    "broadsheet.lib",
+    "broadsheet.papers",
+    "broadsheet.accounts",
+    "broadsheet.front",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "broadsheet.urls"
+WSGI_APPLICATION = "broadsheet.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "broadsheet.front.context.site",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env("BROADSHEET_DATABASE_URL")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except ValueError as e:
+        raise SettingError(f"BROADSHEET_DATABASE_URL: {e}") from None
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "broadsheet.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE: a write transaction takes the lock when it starts, so two
+                # writers queue on the busy timeout instead of failing to upgrade a read lock.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": envint("BROADSHEET_SQLITE_TIMEOUT", 20, minimum=1),
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": DATA_DIR / "test-broadsheet.sqlite3"},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("BROADSHEET_TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise SettingError(f"BROADSHEET_TIME_ZONE={TIME_ZONE!r}: not a known time zone") from None
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Email: printed to the console unless BROADSHEET_EMAIL_URL names an SMTP server,
+# e.g. smtp://user:password@mail.example.org:587?tls=true
+EMAIL_URL = env("BROADSHEET_EMAIL_URL")
+DEFAULT_FROM_EMAIL = env("BROADSHEET_EMAIL_FROM", "Broadsheet <broadsheet@localhost>")
+if EMAIL_URL:
+    from broadsheet.lib.email_url import parse_email_url
+
+    globals().update(parse_email_url(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# Site rules.
+VOTES_PER_MINUTE = envint("BROADSHEET_VOTES_PER_MINUTE", 30, minimum=1)
+TRENDING_GRAVITY = envfloat("BROADSHEET_TRENDING_GRAVITY", 1.5)
+TRENDING_DAYS = envint("BROADSHEET_TRENDING_DAYS", 7, minimum=1)
+PAGE_SIZE = envint("BROADSHEET_PAGE_SIZE", 50, minimum=1)
+COMMENT_MAX_LENGTH = envint("BROADSHEET_COMMENT_MAX_LENGTH", 5000, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("BROADSHEET_LOG_LEVEL", "INFO")},
+    "loggers": {"django": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
+}
+AUTH_USER_MODEL = "accounts.User"

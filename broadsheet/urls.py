@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+
+from broadsheet.accounts import views as accounts
+from broadsheet.front import feed_views as feed
+from broadsheet.front import paper_views as paper
+
+admin.site.site_header = "Broadsheet moderation"
+
+urlpatterns = [
+    path("", feed.home, name="home"),
+    re_path(r"^papers/date/(?P<date>[^/]+)$", feed.by_date, name="day"),
+    re_path(r"^papers/week/(?P<week>[^/]+)$", feed.by_week, name="week"),
+    re_path(r"^papers/month/(?P<month>[^/]+)$", feed.by_month, name="month"),
+    path("papers/trending", feed.trending, name="trending"),
+    # Paper ids may hold a slash (old-style arXiv ids such as hep-th/9901001).
+    re_path(r"^papers/(?P<ref>.+)\.bib$", paper.paper_bib, name="paper-bib"),
+    re_path(r"^papers/(?P<ref>.+)/upvote$", paper.upvote, name="upvote"),
+    re_path(r"^papers/(?P<ref>.+)/comment$", paper.comment, name="comment"),
+    re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),
+    path("u/<str:username>", accounts.profile, name="profile"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]
