@@ -24,8 +24,10 @@ def _render_feed(request, listings, *, heading: str, nav: dict, template="front/
                 "paper_id", flat=True
             )
         )
+    for listing in page.object_list:
+        listing.is_voted = listing.paper_id in voted
     rank_offset = page.start_index() - 1 if page.object_list else 0
-    context = {"page": page, "heading": heading, "nav": nav, "voted": voted, "rank_offset": rank_offset}
+    context = {"page": page, "heading": heading, "nav": nav, "rank_offset": rank_offset}
     return render(request, template, context | extra)
 
 

@@ -16,8 +16,10 @@ class EpochSeconds(models.Func):
     output_field = FloatField()
 
     def as_sqlite(self, compiler, connection, **extra):
-        # Django stores datetimes in SQLite as UTC text, which strftime reads.
-        return self.as_sql(compiler, connection, template="CAST(strftime('%%s', %(expressions)s) AS REAL)")
+        # Django stores datetimes in SQLite as UTC text, which julianday() reads.
+        return self.as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        )
 
     def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float")
