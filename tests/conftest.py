@@ -1,0 +1,193 @@
+"""Shared fixtures: members, a real SMTP server, a headless browser.
+
+Under CI=true a missing piece of the test machine (Chromium, PostgreSQL) fails the run
+instead of skipping, so a green CI means every test really ran.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django would then refuse
+# ORM calls made from that thread (by the test or the live server's fixtures).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+BROWSER_FIXTURES = {"browser", "page"}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """Skip on a developer's machine; fail in CI, where everything must be present."""
+    if in_ci():
+        pytest.fail(f"{reason} (required under CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # live_server serves static files through the finders; whitenoise's manifest storage
+    # would want a collectstatic manifest and 404 (or raise) on every {% static %}.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests that use the browser carry the `browser` marker, so `-m "not browser"` works.
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Database ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def db_vendor(db) -> str:
+    """The database engine under test: "sqlite" or "postgresql"."""
+    from django.db import connection
+
+    return connection.vendor
+
+
+@pytest.fixture
+def member(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(
+        "ada", "ada@example.org", "correct-horse-battery"
+    )
+
+
+@pytest.fixture
+def client_member(client, member):
+    """A test client logged in as `member`."""
+    client.force_login(member)
+    return client
+
+
+# Email -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    raw: bytes
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    messages: list[ReceivedMail] = field(default_factory=list)
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[ReceivedMail]:
+        """Wait until at least `count` messages arrived (for mail sent from another process)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.messages) >= count, f"{len(self.messages)} of {count} messages arrived"
+        return self.messages
+
+
+class _Collector:
+    def __init__(self, server: SMTPServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        self.server.messages.append(
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, raw)
+        )
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that keeps what it receives.
+
+    pytest-django forces the locmem backend; point Django at this server with
+    `settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"`,
+    `settings.EMAIL_HOST = smtp_server.host`, `settings.EMAIL_PORT = smtp_server.port`.
+    """
+    from aiosmtpd.controller import Controller
+
+    server = SMTPServer(host="127.0.0.1", port=free_port())
+    controller = Controller(
+        _Collector(server), hostname=server.host, port=server.port, ready_timeout=10
+    )
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+# Browser -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page per test (no cookies carried over)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
