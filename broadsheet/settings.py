@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "broadsheet.papers",
     "broadsheet.accounts",
     "broadsheet.front",
+    "broadsheet.ingest",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -48,6 +48,10 @@ def missing(reason: str) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
+    # The SQLite test database lives under the data directory; settings do not create it.
+    Path(settings.DATA_DIR).mkdir(parents=True, exist_ok=True)
+    # whitenoise warns when STATIC_ROOT is missing; tests never run collectstatic.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
     # live_server serves static files through the finders; whitenoise's manifest storage
     # would want a collectstatic manifest and 404 (or raise) on every {% static %}.
     settings.STORAGES = {
@@ -84,9 +88,7 @@ def db_vendor(db) -> str:
 def member(db):
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user(
-        "ada", "ada@example.org", "correct-horse-battery"
-    )
+    return get_user_model().objects.create_user("ada", "ada@example.org", "correct-horse-battery")
 
 
 @pytest.fixture
@@ -190,4 +192,3 @@ def page(browser):
         yield page
     finally:
         context.close()
-

@@ -165,9 +165,7 @@ def start(workdir: Path, attempts: int = 3) -> str:
         raise PgServerError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
 
     # Trust, but only over the private socket and from 127.0.0.1.
-    (data / "pg_hba.conf").write_text(
-        "local all all trust\nhost all all 127.0.0.1/32 trust\n"
-    )
+    (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
     log = workdir / "postgres.log"
     last_error = ""
     for _ in range(attempts):

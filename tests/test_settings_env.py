@@ -33,7 +33,9 @@ def broadsheet_command() -> list[str]:
 
 def run_broadsheet(args: list[str], tmp_path: Path, **overrides: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    # Both would be wrong in production; the check --deploy test must see a clean slate.
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env["BROADSHEET_DATA_DIR"] = str(tmp_path / "data")
     env.update(overrides)
     return subprocess.run(

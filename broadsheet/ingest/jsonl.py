@@ -1,0 +1,137 @@
+"""Our own JSON Lines format: one paper per line, the fields of PaperRecord.
+
+    {"arxiv_id": "2401.01234", "arxiv_version": 2, "title": "...", "abstract": "...",
+     "authors": ["Ada Lovelace", "..."], "categories": ["cs.LG"], "primary_category": "cs.LG",
+     "published_at": "2024-01-03T18:00:00+00:00", ..., "listing_day": "2024-01-04"}
+
+Only `title` and one of `arxiv_id`, `doi` or `slug` are required; see docs/jsonl.md.
+`broadsheet export jsonl` writes the same format, so export then import round-trips.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+from broadsheet.ingest.records import PaperRecord, Rejected
+from broadsheet.papers.models import Listing, Paper
+
+_FIELDS = {f.name: f for f in dataclasses.fields(PaperRecord) if f.name != "origin"}
+_DATETIMES = {"published_at", "updated_at", "listed_at"}
+_STRINGS = {
+    "title", "abstract", "arxiv_id", "doi", "primary_category", "comment", "journal_ref",
+    "abs_url", "pdf_url", "project_url", "github_repo", "listing_source", "slug",
+}  # fmt: skip
+_INTS = {"arxiv_version", "author_count", "source_upvotes"}
+MAX_LINE = 1_000_000
+
+
+def record_from_json(data, origin: str) -> PaperRecord:
+    if not isinstance(data, dict):
+        raise Rejected(f"{origin}: expected a JSON object")
+    unknown = set(data) - set(_FIELDS)
+    if unknown:
+        raise Rejected(f"{origin}: unknown field(s) {', '.join(sorted(unknown))[:200]}")
+    values = {}
+    for name, value in data.items():
+        if value is None:
+            continue
+        if name in _STRINGS and not isinstance(value, str):
+            raise Rejected(f"{origin}: {name} must be a string")
+        if name in _INTS and (not isinstance(value, int) or isinstance(value, bool)):
+            raise Rejected(f"{origin}: {name} must be an integer")
+        if name in ("authors", "categories") and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise Rejected(f"{origin}: {name} must be a list of strings")
+        if name == "hidden" and not isinstance(value, bool):
+            raise Rejected(f"{origin}: hidden must be true or false")
+        try:
+            if name in _DATETIMES:
+                value = dt.datetime.fromisoformat(value)
+            elif name == "listing_day":
+                value = dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise Rejected(f"{origin}: {name} is not an ISO 8601 date: {str(value)[:40]!r}") from None
+        values[name] = value
+    if "title" not in values:
+        raise Rejected(f"{origin}: no title")
+    if values.get("listing_source", "import") not in Listing.Source.values:
+        raise Rejected(f"{origin}: unknown listing_source {values['listing_source'][:30]!r}")
+    return PaperRecord(**values, origin=origin)
+
+
+def read_jsonl(lines: Iterable[str | bytes], name: str = "") -> Iterator[PaperRecord | Rejected]:
+    where = f"{name} " if name else ""
+    for number, line in enumerate(lines, 1):
+        origin = f"{where}line {number}"
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                yield Rejected(f"{origin}: not UTF-8")
+                continue
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE:
+            yield Rejected(f"{origin}: longer than {MAX_LINE} characters")
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Rejected(f"{origin}: invalid JSON ({e.msg} at column {e.colno})")
+            continue
+        try:
+            rec = record_from_json(data, origin)
+        except Rejected as e:
+            yield e
+            continue
+        rec.listing_source = data.get("listing_source") or Listing.Source.IMPORT
+        yield rec
+
+
+def paper_record(paper: Paper) -> PaperRecord:
+    listing = getattr(paper, "listing", None)
+    names = [a.author.name for a in paper.authorships.all()]
+    return PaperRecord(
+        title=paper.title,
+        abstract=paper.abstract,
+        arxiv_id=paper.arxiv_id,
+        arxiv_version=paper.arxiv_version,
+        doi=paper.doi,
+        slug=None if paper.arxiv_id or paper.doi else paper.slug,
+        authors=names,
+        author_count=None if names else paper.author_count,
+        primary_category=paper.primary_category,
+        categories=list(paper.categories),
+        published_at=paper.published_at,
+        updated_at=paper.updated_at,
+        comment=paper.comment,
+        journal_ref=paper.journal_ref,
+        abs_url=paper.abs_url,
+        pdf_url=paper.pdf_url,
+        project_url=paper.project_url,
+        github_repo=paper.github_repo,
+        source_upvotes=paper.source_upvotes,
+        listing_day=listing.day if listing else None,
+        listed_at=listing.submitted_at if listing else None,
+        listing_source=listing.source if listing else Listing.Source.IMPORT,
+        hidden=paper.hidden,
+    )
+
+
+def export_jsonl(out: IO[str], papers=None, progress=None) -> int:
+    """Write every paper (or the given QuerySet) as JSON Lines; returns the count."""
+    papers = papers if papers is not None else Paper.objects.all()
+    papers = papers.select_related("listing").prefetch_related("authorships__author").order_by("pk")
+    n = 0
+    for paper in papers.iterator(chunk_size=2000):
+        data = {k: v for k, v in paper_record(paper).to_json().items() if v not in (None, "", [])}
+        out.write(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
+        n += 1
+        if progress is not None:
+            progress.update(1)
+    return n

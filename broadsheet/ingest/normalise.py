@@ -1,0 +1,56 @@
+"""Small, pure normalisers shared by every source."""
+
+from __future__ import annotations
+
+import re
+
+# New style: 0704.0001 to 2401.01234 (4 or 5 digits after the dot), optional version.
+_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v(\d+))?")
+# Old style: archive(.subject)/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
+_OLD = re.compile(r"([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?")
+# What people paste: ids, abs/pdf URLs (any version, optional .pdf), "arXiv:" prefixes.
+_URL = re.compile(
+    r"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(.+?)(?:\.pdf)?/?(?:[?#].*)?",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"\s+")
+_GITHUB = re.compile(r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+", re.IGNORECASE)
+_HTTP = re.compile(r"https?://[^\s<>()\"'{}\\]+", re.IGNORECASE)
+
+
+def clean_text(text: str | None) -> str:
+    """Newlines and runs of spaces collapsed to one space; LaTeX left as written."""
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def normalise_arxiv_id(text: str) -> tuple[str | None, int | None]:
+    """(versionless id, version) from an id or arXiv URL in any common form; (None, None) if not one."""
+    text = (text or "").strip()
+    if len(text) > 200:
+        return None, None
+    m = _URL.fullmatch(text)
+    if m:
+        text = m[1]
+    if text.lower().startswith("arxiv:"):
+        text = text[6:]
+    for pattern in (_NEW, _OLD):
+        m = pattern.fullmatch(text)
+        if m:
+            return m[1], int(m[2]) if m[2] else None
+    return None, None
+
+
+def find_links(text: str) -> tuple[str, str]:
+    """(GitHub repository, project page) mentioned in an abstract or comment, or ''."""
+    github = ""
+    m = _GITHUB.search(text or "")
+    if m:
+        github = m[0].rstrip(".,;:")
+        github = re.sub(r"\.git$", "", github)
+    project = ""
+    for m in _HTTP.finditer(text or ""):
+        url = m[0].rstrip(".,;:")
+        if not any(host in url.lower() for host in ("github.com/", "arxiv.org", "doi.org")):
+            project = url
+            break
+    return github, project
