@@ -182,3 +182,10 @@ LOGGING = {
     "loggers": {"django": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
 }
 AUTH_USER_MODEL = "accounts.User"
+
+# Sources (base URLs are settings so tests and mirrors can point them elsewhere).
+ARXIV_API_URL = env("BROADSHEET_ARXIV_API_URL", "https://export.arxiv.org/api/query")
+ARXIV_OAI_URL = env("BROADSHEET_ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
+HF_ENDPOINT = env("BROADSHEET_HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+# Seconds between two requests to arXiv (its terms ask for at least 3).
+ARXIV_REQUEST_INTERVAL = envfloat("BROADSHEET_ARXIV_REQUEST_INTERVAL", 3.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 import time_machine
@@ -22,12 +23,16 @@ NOON = dt.datetime(2026, 6, 23, 12, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def paper(db) -> Paper:
     # Votes brought from the paper's source, so `votes` is visibly more than our members' count.
-    return Paper.objects.create(slug="attention", title="Attention Is All You Need", source_upvotes=5)
+    return Paper.objects.create(
+        slug="attention", title="Attention Is All You Need", source_upvotes=5
+    )
 
 
 @pytest.fixture
 def grace(db):
-    return get_user_model().objects.create_user("grace", "grace@example.org", "another-horse-battery")
+    return get_user_model().objects.create_user(
+        "grace", "grace@example.org", "another-horse-battery"
+    )
 
 
 def assert_count_in_step(paper: Paper, expected: int) -> None:
@@ -206,7 +211,9 @@ def test_same_member_voting_twice_at_once_counts_once(member):
     for n in range(ROUNDS):
         paper = Paper.objects.create(slug=f"race-{n}", title=f"Race {n}")
 
-        results = run_at_once(lambda: add_upvote(member, paper), lambda: add_upvote(member, paper))
+        results = run_at_once(
+            partial(add_upvote, member, paper), partial(add_upvote, member, paper)
+        )
 
         assert [r.upvoted for r in results] == [True, True]
         assert_count_in_step(paper, 1)
@@ -217,7 +224,7 @@ def test_two_members_voting_at_once_both_count(member, grace):
     for n in range(ROUNDS):
         paper = Paper.objects.create(slug=f"race-{n}", title=f"Race {n}")
 
-        run_at_once(lambda: add_upvote(member, paper), lambda: add_upvote(grace, paper))
+        run_at_once(partial(add_upvote, member, paper), partial(add_upvote, grace, paper))
 
         assert_count_in_step(paper, 2)
 
@@ -229,6 +236,6 @@ def test_withdrawing_the_same_vote_twice_at_once_counts_once(member, grace):
         add_upvote(member, paper)
         add_upvote(grace, paper)
 
-        run_at_once(lambda: remove_upvote(member, paper), lambda: remove_upvote(member, paper))
+        run_at_once(partial(remove_upvote, member, paper), partial(remove_upvote, member, paper))
 
         assert_count_in_step(paper, 1)

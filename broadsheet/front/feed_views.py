@@ -14,7 +14,9 @@ from broadsheet.papers.models import Listing, Upvote
 from broadsheet.papers.querysets import iso_week_range, month_range
 
 
-def _render_feed(request, listings, *, heading: str, nav: dict, template="front/feed.html", **extra):
+def _render_feed(
+    request, listings, *, heading: str, nav: dict, template="front/feed.html", **extra
+):
     page = Paginator(listings.for_cards(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
     voted: set[int] = set()
     if request.user.is_authenticated and page.object_list:
@@ -36,8 +38,10 @@ def _day_nav(day: dt.date) -> dict:
     prev_day = visible.filter(day__lt=day).order_by("-day").values_list("day", flat=True).first()
     next_day = visible.filter(day__gt=day).order_by("day").values_list("day", flat=True).first()
     return {
-        "prev": prev_day and {"url": f"/papers/date/{prev_day}", "label": prev_day.strftime("%b %-d")},
-        "next": next_day and {"url": f"/papers/date/{next_day}", "label": next_day.strftime("%b %-d")},
+        "prev": prev_day
+        and {"url": f"/papers/date/{prev_day}", "label": prev_day.strftime("%b %-d")},
+        "next": next_day
+        and {"url": f"/papers/date/{next_day}", "label": next_day.strftime("%b %-d")},
         "week": {"url": f"/papers/week/{week_label(day)}", "label": "Week"},
         "month": {"url": f"/papers/month/{day:%Y-%m}", "label": "Month"},
     }
@@ -71,8 +75,14 @@ def by_week(request, week: str):
     monday, sunday = iso_week_range(year, number)
     prev_monday, next_monday = monday - dt.timedelta(days=7), monday + dt.timedelta(days=7)
     nav = {
-        "prev": {"url": f"/papers/week/{week_label(prev_monday)}", "label": week_label(prev_monday)},
-        "next": {"url": f"/papers/week/{week_label(next_monday)}", "label": week_label(next_monday)},
+        "prev": {
+            "url": f"/papers/week/{week_label(prev_monday)}",
+            "label": week_label(prev_monday),
+        },
+        "next": {
+            "url": f"/papers/week/{week_label(next_monday)}",
+            "label": week_label(next_monday),
+        },
     }
     return _render_feed(
         request,

@@ -55,7 +55,9 @@ def record_from_json(data, origin: str) -> PaperRecord:
             elif name == "listing_day":
                 value = dt.date.fromisoformat(value)
         except (TypeError, ValueError):
-            raise Rejected(f"{origin}: {name} is not an ISO 8601 date: {str(value)[:40]!r}") from None
+            raise Rejected(
+                f"{origin}: {name} is not an ISO 8601 date: {str(value)[:40]!r}"
+            ) from None
         values[name] = value
     if "title" not in values:
         raise Rejected(f"{origin}: no title")

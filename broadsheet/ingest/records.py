@@ -56,6 +56,8 @@ class PaperRecord:
     listing_source: str = "hf"
     # Hide the paper (an OAI-PMH deleted record, or a hidden paper in an export).
     hidden: bool = False
+    # An upstream deletion (OAI-PMH): hide the paper if we have it, store nothing otherwise.
+    deleted: bool = False
     # For papers with no external id (the sample listing): their slug is their identity.
     slug: str | None = None
     # Where the record came from ("line 12", an OAI identifier), for error messages only.
@@ -74,7 +76,7 @@ class PaperRecord:
 
     def to_json(self) -> dict:
         out = dataclasses.asdict(self)
-        del out["origin"]
+        del out["origin"], out["deleted"]
         for name in ("published_at", "updated_at", "listed_at", "listing_day"):
             if out[name] is not None:
                 out[name] = out[name].isoformat()
@@ -104,6 +106,12 @@ def validate(rec: PaperRecord) -> PaperRecord:
     """Normalise a record in place and check it; raise Rejected with the reason."""
     rec.title = clean_text(rec.title)
     rec.abstract = clean_text(rec.abstract)
+    if rec.deleted:
+        arxiv_id, _ = normalise_arxiv_id(rec.arxiv_id or "")
+        if arxiv_id is None:
+            raise Rejected(f"deleted record with invalid arXiv id {str(rec.arxiv_id)[:60]!r}")
+        rec.arxiv_id = arxiv_id
+        return rec
     if not rec.title:
         raise Rejected("no title")
     if len(rec.title) > MAX_TITLE:

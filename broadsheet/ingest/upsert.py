@@ -104,6 +104,14 @@ class Upserter:
             authors_to_set: list[tuple[Paper, list[str]]] = []
             for rec in by_key.values():
                 paper = existing.get(rec.key)
+                if rec.deleted:
+                    if paper is not None and not paper.hidden:
+                        paper.hidden = True
+                        changed.append(paper)
+                        self.counts.updated += 1
+                    else:
+                        self.counts.unchanged += 1
+                    continue
                 if paper is None:
                     slug = rec.slug or (arxiv_slug(rec.arxiv_id) if rec.arxiv_id else "")
                     paper = Paper(slug=slug, arxiv_id=rec.arxiv_id, **_values(rec))
@@ -233,6 +241,7 @@ class Upserter:
         self.counts.listed += len(rows)
 
 
-def upsert(items: Iterable[PaperRecord | Rejected], batch_size: int = BATCH_SIZE, progress=None) -> Counts:
+def upsert(
+    items: Iterable[PaperRecord | Rejected], batch_size: int = BATCH_SIZE, progress=None
+) -> Counts:
     return Upserter(batch_size).run(items, progress=progress)
-

@@ -12,7 +12,9 @@ def parse_email_url(url: str) -> dict:
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parts.scheme not in ("smtp", "smtps"):
-        raise SettingError(f"BROADSHEET_EMAIL_URL: scheme must be smtp, smtps or console, not {parts.scheme!r}")
+        raise SettingError(
+            f"BROADSHEET_EMAIL_URL: scheme must be smtp, smtps or console, not {parts.scheme!r}"
+        )
     if not parts.hostname:
         raise SettingError("BROADSHEET_EMAIL_URL: no host")
     query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}

@@ -9,4 +9,6 @@ from tqdm import tqdm
 
 def progress_bar(desc: str, total: int | None = None, unit: str = "papers"):
     # disable=None turns the bar off when stderr is not a terminal (cron, CI, pipes).
-    return tqdm(desc=desc, total=total, unit=f" {unit}", disable=None, file=sys.stderr, smoothing=0.1)
+    return tqdm(
+        desc=desc, total=total, unit=f" {unit}", disable=None, file=sys.stderr, smoothing=0.1
+    )

@@ -117,16 +117,22 @@ class Listing(models.Model):
 
 
 class Upvote(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upvotes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upvotes"
+    )
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="upvotes")
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "paper"], name="one_upvote_per_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="one_upvote_per_member")
+        ]
 
 
 class Comment(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="comments")
     body = models.TextField()
     created = models.DateTimeField(default=timezone.now)

@@ -22,7 +22,9 @@ class EpochSeconds(models.Func):
         )
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float")
+        return self.as_sql(
+            compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float"
+        )
 
 
 def iso_week_range(year: int, week: int) -> tuple[dt.date, dt.date]:
@@ -80,12 +82,16 @@ class ListingQuerySet(models.QuerySet):
             .annotate(n=Count("id"))
             .values("n")
         )
-        return self.select_related("paper", "submitted_by").prefetch_related(
-            models.Prefetch(
-                "paper__authorships",
-                queryset=Authorship.objects.select_related("author").order_by("position"),
+        return (
+            self.select_related("paper", "submitted_by")
+            .prefetch_related(
+                models.Prefetch(
+                    "paper__authorships",
+                    queryset=Authorship.objects.select_related("author").order_by("position"),
+                )
             )
-        ).annotate(comment_count=Coalesce(Subquery(comments), 0))
+            .annotate(comment_count=Coalesce(Subquery(comments), 0))
+        )
 
     def trending(self, now: dt.datetime):
         """Listings ranked by time-decayed votes (see README, "Trending").

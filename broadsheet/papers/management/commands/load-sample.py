@@ -5,7 +5,9 @@ from broadsheet.papers.sample import SAMPLE_DAY, load_sample
 
 
 class Command(BaseCommand):
-    help = f"Load the sample listing (34 real papers on the feed of {SAMPLE_DAY}). Safe to run twice."
+    help = (
+        f"Load the sample listing (34 real papers on the feed of {SAMPLE_DAY}). Safe to run twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -1,0 +1,163 @@
+"""The sample listing: 34 real papers from the package's seed file, listed on 2026-06-23."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+import broadsheet.papers
+from broadsheet.papers.models import Author, Authorship, Listing, Paper
+from broadsheet.papers.sample import SAMPLE_DAY, sample_records
+
+SEED_FILE = Path(broadsheet.papers.__file__).parent / "data" / "seed-papers.json"
+
+
+def seed() -> list[dict]:
+    return json.loads(SEED_FILE.read_text(encoding="utf-8"))["papers"]
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def load_sample() -> str:
+    out = io.StringIO()
+    call_command("load-sample", stdout=out)
+    return out.getvalue()
+
+
+def sample_papers() -> dict[str, Paper]:
+    return {p.title: p for p in Paper.objects.all()}
+
+
+def test_sample_records_come_from_the_package_data(tmp_path, monkeypatch):
+    # Run from a directory with no ../shared or data/ next to it: the file ships in the package.
+    monkeypatch.chdir(tmp_path)
+
+    records = sample_records()
+
+    assert len(records) == 34
+    assert records == seed()
+
+
+@pytest.mark.django_db
+def test_load_sample_lists_34_papers_on_the_sample_day():
+    assert SAMPLE_DAY == dt.date(2026, 6, 23)
+
+    output = load_sample()
+
+    assert "34 papers added, 0 already present" in output
+    assert Paper.objects.count() == 34
+    listings = Listing.objects.all()
+    assert listings.count() == 34
+    assert {(listing.day, listing.source) for listing in listings} == {
+        (SAMPLE_DAY, Listing.Source.SAMPLE)
+    }
+    # Consistent with the day of the listing's own time, in the site's time zone.
+    assert {Listing.day_of(listing.submitted_at) for listing in listings} == {SAMPLE_DAY}
+    assert Listing.objects.listed_on(SAMPLE_DAY).count() == 34
+
+
+@pytest.mark.django_db
+def test_sample_papers_keep_the_seed_files_fields():
+    load_sample()
+    papers = sample_papers()
+
+    for rec in seed():
+        paper = papers[collapse(rec["title"])]
+        assert paper.abstract == collapse(rec["abstract"])
+        assert paper.published_at.astimezone(dt.UTC).date() == dt.date.fromisoformat(
+            rec["published_on"]
+        )
+        assert paper.source_upvotes == rec["upvotes"]
+        assert paper.upvote_count == 0
+        assert paper.votes == rec["upvotes"]
+        assert paper.author_count == rec["authors_count"]
+        assert paper.arxiv_id is None
+        assert not paper.hidden
+
+
+@pytest.mark.django_db
+def test_sample_links_go_to_github_repo_or_project_page():
+    load_sample()
+    papers = sample_papers()
+
+    checked_github = checked_project = 0
+    for rec in seed():
+        paper = papers[collapse(rec["title"])]
+        github = [url for url in rec["links"] if url.startswith("https://github.com/")]
+        other = [url for url in rec["links"] if not url.startswith("https://github.com/")]
+        assert paper.github_repo == (github[0] if github else "")
+        assert paper.project_url == (other[0] if other else "")
+        checked_github += bool(github)
+        checked_project += bool(other)
+
+    # The seed file really exercises both kinds of link.
+    assert checked_github >= 1
+    assert checked_project >= 1
+
+
+@pytest.mark.django_db
+def test_sample_keeps_the_number_of_authors_without_inventing_names():
+    load_sample()
+
+    assert Author.objects.count() == 0
+    assert Authorship.objects.count() == 0
+    assert sorted(Paper.objects.values_list("author_count", flat=True)) == sorted(
+        rec["authors_count"] for rec in seed()
+    )
+
+
+@pytest.mark.django_db
+def test_sample_listing_keeps_the_files_order_among_equal_votes():
+    load_sample()
+
+    newest_first = Listing.objects.order_by("-submitted_at").values_list("paper__title", flat=True)
+    assert list(newest_first) == [collapse(rec["title"]) for rec in seed()]
+
+
+@pytest.mark.django_db
+def test_loading_the_sample_twice_changes_nothing():
+    load_sample()
+    papers_before = list(Paper.objects.order_by("id").values())
+    listings_before = list(Listing.objects.order_by("id").values())
+
+    output = load_sample()
+
+    assert "0 papers added, 34 already present" in output
+    assert list(Paper.objects.order_by("id").values()) == papers_before
+    assert list(Listing.objects.order_by("id").values()) == listings_before
+    assert Author.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_loading_the_sample_keeps_members_votes(member):
+    from broadsheet.papers.votes import add_upvote
+
+    load_sample()
+    paper = Paper.objects.get(source_upvotes=1)
+    add_upvote(member, paper)
+
+    load_sample()
+
+    paper.refresh_from_db()
+    assert paper.upvote_count == 1
+    assert paper.source_upvotes == 1
+    assert paper.votes == 2
+
+
+@pytest.mark.django_db
+def test_load_sample_if_empty_leaves_a_database_with_papers_alone():
+    Paper.objects.create(slug="mine", title="A paper of our own")
+    out = io.StringIO()
+
+    call_command("load-sample", "--if-empty", stdout=out)
+
+    assert Paper.objects.count() == 1
+    assert Listing.objects.count() == 0
+    assert "not loaded" in out.getvalue()
