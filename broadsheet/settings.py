@@ -189,3 +189,8 @@ ARXIV_OAI_URL = env("BROADSHEET_ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
 HF_ENDPOINT = env("BROADSHEET_HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 # Seconds between two requests to arXiv (its terms ask for at least 3).
 ARXIV_REQUEST_INTERVAL = envfloat("BROADSHEET_ARXIV_REQUEST_INTERVAL", 3.0)
+
+# Submissions: per member per day, and how recent a paper must be.
+SUBMIT_DAILY_LIMIT = envint("BROADSHEET_SUBMIT_DAILY_LIMIT", 5, minimum=0)
+SUBMIT_MAX_AGE_DAYS = envint("BROADSHEET_SUBMIT_MAX_AGE_DAYS", 14, minimum=1)
+SUBMIT_FETCH_TIMEOUT = envfloat("BROADSHEET_SUBMIT_FETCH_TIMEOUT", 10.0)

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from broadsheet.accounts import views as accounts
 from broadsheet.front import feed_views as feed
 from broadsheet.front import paper_views as paper
+from broadsheet.front import submit_views
 
 admin.site.site_header = "Broadsheet moderation"
 
@@ -14,6 +15,7 @@ urlpatterns = [
     re_path(r"^papers/week/(?P<week>[^/]+)$", feed.by_week, name="week"),
     re_path(r"^papers/month/(?P<month>[^/]+)$", feed.by_month, name="month"),
     path("papers/trending", feed.trending, name="trending"),
+    path("submit", submit_views.submit_page, name="submit"),
     # Paper ids may hold a slash (old-style arXiv ids such as hep-th/9901001).
     re_path(r"^papers/(?P<ref>.+)\.bib$", paper.paper_bib, name="paper-bib"),
     re_path(r"^papers/(?P<ref>.+)/upvote$", paper.upvote, name="upvote"),

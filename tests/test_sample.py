@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 import broadsheet.papers
@@ -123,11 +124,14 @@ def test_sample_listing_keeps_the_files_order_among_equal_votes():
 
 @pytest.mark.django_db
 def test_loading_the_sample_twice_changes_nothing():
-    load_sample()
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 30, tzinfo=dt.UTC), tick=False):
+        load_sample()
     papers_before = list(Paper.objects.order_by("id").values())
     listings_before = list(Listing.objects.order_by("id").values())
 
-    output = load_sample()
+    # A day later, so any save would show in `modified`.
+    with time_machine.travel(dt.datetime(2026, 6, 24, 9, 30, tzinfo=dt.UTC), tick=False):
+        output = load_sample()
 
     assert "0 papers added, 34 already present" in output
     assert list(Paper.objects.order_by("id").values()) == papers_before
