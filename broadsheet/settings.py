@@ -194,3 +194,14 @@ ARXIV_REQUEST_INTERVAL = envfloat("BROADSHEET_ARXIV_REQUEST_INTERVAL", 3.0)
 SUBMIT_DAILY_LIMIT = envint("BROADSHEET_SUBMIT_DAILY_LIMIT", 5, minimum=0)
 SUBMIT_MAX_AGE_DAYS = envint("BROADSHEET_SUBMIT_MAX_AGE_DAYS", 14, minimum=1)
 SUBMIT_FETCH_TIMEOUT = envfloat("BROADSHEET_SUBMIT_FETCH_TIMEOUT", 10.0)
+
+# What `broadsheet worker` ingests, and when (in the site's time zone). arXiv announces new
+# papers at 20:00 US Eastern, Sunday to Thursday.
+INGEST_ARXIV_CATEGORIES = envlist("BROADSHEET_INGEST_ARXIV_CATEGORIES", "")
+INGEST_HF_DAILY = envbool("BROADSHEET_INGEST_HF_DAILY", False)
+_ingest_at = env("BROADSHEET_INGEST_AT", "02:00")
+try:
+    INGEST_AT = tuple(int(part) for part in _ingest_at.split(":"))
+    assert len(INGEST_AT) == 2 and 0 <= INGEST_AT[0] < 24 and 0 <= INGEST_AT[1] < 60
+except (ValueError, AssertionError):
+    raise SettingError(f"BROADSHEET_INGEST_AT={_ingest_at!r}: expected HH:MM") from None

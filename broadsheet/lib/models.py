@@ -28,3 +28,18 @@ class TokenBucket(models.Model):
             bucket.updated = now
             bucket.save(update_fields=["tokens", "updated"])
             return True
+
+
+class JobRun(models.Model):
+    """The state of one named job (e.g. "ingest-arxiv"), so a job already running is not
+    started again by a second worker or a cron line, and operators see the last run."""
+
+    name = models.CharField(max_length=100, unique=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_started = models.DateTimeField(null=True, blank=True)
+    last_finished = models.DateTimeField(null=True, blank=True)
+    last_result = models.TextField(blank=True)
+    last_ok = models.BooleanField(null=True)
+
+    def __str__(self) -> str:
+        return self.name

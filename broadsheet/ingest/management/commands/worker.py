@@ -1,0 +1,65 @@
+"""`broadsheet worker`: runs the scheduled jobs (ingest now; digests and the rest later)."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from broadsheet.ingest.schedule import scheduled_jobs
+from broadsheet.lib.jobs import AlreadyRunning, run_exclusive
+
+log = logging.getLogger("broadsheet.jobs")
+
+
+def _guarded(name, job):
+    def run():
+        try:
+            run_exclusive(name, job)
+        except AlreadyRunning:
+            pass
+        except Exception:  # logged by run_exclusive; the worker goes on with the next run
+            pass
+
+    return run
+
+
+class Command(BaseCommand):
+    help = (
+        "Run scheduled jobs: ingest the site's arXiv categories (BROADSHEET_INGEST_ARXIV_CATEGORIES) "
+        "and Hugging Face daily papers (BROADSHEET_INGEST_HF_DAILY) every day at "
+        "BROADSHEET_INGEST_AT. A job already running elsewhere is not started twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="run every job once now, then exit")
+
+    def handle(self, *args, once=False, **options):
+        jobs = scheduled_jobs()
+        if not jobs:
+            self.stderr.write("No jobs configured (see BROADSHEET_INGEST_* in .env.example).")
+            return
+        if once:
+            for name, job in jobs:
+                _guarded(name, job)()
+            return
+        hour, minute = settings.INGEST_AT
+        scheduler = BlockingScheduler(timezone=settings.TIME_ZONE)
+        for name, job in jobs:
+            scheduler.add_job(
+                _guarded(name, job),
+                CronTrigger(hour=hour, minute=minute, timezone=settings.TIME_ZONE),
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
+            self.stdout.write(f"{name}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        try:
+            # SIGTERM ends the process: every job commits in batches, so nothing is half-stored.
+            scheduler.start()
+        except (KeyboardInterrupt, SystemExit):
+            scheduler.shutdown(wait=False)

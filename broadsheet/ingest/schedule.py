@@ -1,0 +1,36 @@
+"""The ingest jobs `broadsheet worker` runs, from settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from broadsheet.ingest import jobs
+
+
+def arxiv_job():
+    """The site's arXiv categories, a couple of days back (late announcements, replacements)."""
+    since = timezone.localdate() - dt.timedelta(days=2)
+    query = " OR ".join(f"cat:{c}" for c in settings.INGEST_ARXIV_CATEGORIES)
+    return jobs.ingest_arxiv(query, since=since)
+
+
+def hf_daily_job():
+    today = timezone.localdate()
+    counts = None
+    for day in (today - dt.timedelta(days=1), today):
+        c = jobs.ingest_hf_daily({"date": day.isoformat()})
+        counts = c if counts is None else (counts.add(c) or counts)
+    return counts
+
+
+def scheduled_jobs() -> list[tuple[str, object]]:
+    """(name, function) of every ingest job this site has configured."""
+    out = []
+    if settings.INGEST_ARXIV_CATEGORIES:
+        out.append(("ingest-arxiv", arxiv_job))
+    if settings.INGEST_HF_DAILY:
+        out.append(("ingest-hf-daily", hf_daily_job))
+    return out
