@@ -103,6 +103,11 @@ if DATABASE_URL:
         raise SettingError(f"BROADSHEET_DATABASE_URL: {e}") from None
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
+    # The embedded default: make the data directory on first use, so a fresh checkout runs.
+    try:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SettingError(f"BROADSHEET_DATA_DIR={DATA_DIR}: cannot create ({e.strerror})") from None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 
 import broadsheet.papers
 from broadsheet.papers.models import Author, Authorship, Listing, Paper
@@ -165,3 +167,31 @@ def test_load_sample_if_empty_leaves_a_database_with_papers_alone():
     assert Paper.objects.count() == 1
     assert Listing.objects.count() == 0
     assert "not loaded" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_loading_the_sample_twice_at_once_lists_each_paper_once():
+    barrier = threading.Barrier(2)
+    outputs: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            outputs.append(load_sample())
+        except BaseException as e:  # reported in the test's thread below
+            errors.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not any(t.is_alive() for t in threads), "a load hung"
+    assert not errors, errors
+    assert sorted("34 papers added" in out for out in outputs) == [False, True]
+    assert Paper.objects.count() == 34
+    assert Listing.objects.count() == 34

@@ -7,9 +7,10 @@ import re
 
 from django.http import Http404
 
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: int() would read other scripts' digits and give one page many addresses.
+_WEEK = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # Years a feed page may name; outside it the previous/next links would leave the calendar.
 YEARS = range(1000, 9999)
 
@@ -18,9 +19,12 @@ def parse_day(text: str) -> dt.date:
     if not _DATE.fullmatch(text):
         raise Http404("Not a date (expected YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise Http404("No such date") from None
+    if day.year not in YEARS:
+        raise Http404("No such date")
+    return day
 
 
 def parse_week(text: str) -> tuple[int, int]:

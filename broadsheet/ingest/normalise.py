@@ -13,14 +13,13 @@ _URL = re.compile(
     r"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(.+?)(?:\.pdf)?/?(?:[?#].*)?",
     re.IGNORECASE,
 )
-_SPACES = re.compile(r"\s+")
 _GITHUB = re.compile(r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+", re.IGNORECASE)
 _HTTP = re.compile(r"https?://[^\s<>()\"'{}\\]+", re.IGNORECASE)
 
 
 def clean_text(text: str | None) -> str:
     """Newlines and runs of spaces collapsed to one space; LaTeX left as written."""
-    return _SPACES.sub(" ", text or "").strip()
+    return " ".join(text.split()) if text else ""
 
 
 def normalise_arxiv_id(text: str) -> tuple[str | None, int | None]:

@@ -138,7 +138,7 @@ def validate(rec: PaperRecord) -> PaperRecord:
             raise Rejected(f"invalid slug {rec.slug[:60]!r}")
     if not rec.arxiv_id and not rec.doi and not rec.slug:
         raise Rejected("no arXiv id, DOI or slug")
-    rec.authors = [clean_text(a) for a in rec.authors if clean_text(a)]
+    rec.authors = [name for name in map(clean_text, rec.authors) if name]
     if len(rec.authors) > MAX_AUTHORS:
         raise Rejected(f"more than {MAX_AUTHORS} authors")
     if any(len(a) > MAX_AUTHOR_NAME for a in rec.authors):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from broadsheet.ingest.records import PaperRecord, Rejected, validate
@@ -88,15 +88,29 @@ class Upserter:
                 self.reject(f"{item.describe()}: {e}")
                 continue
             if len(batch) >= self.batch_size:
-                self.store(batch)
+                self.store_safely(batch)
                 batch = []
         if batch:
-            self.store(batch)
+            self.store_safely(batch)
         return self.counts
+
+    def store_safely(self, records: list[PaperRecord]) -> None:
+        """Store a batch; if it clashes with stored data (a slug or DOI already used by
+        another paper), store its records one by one and reject the ones that clash."""
+        try:
+            self.store(records)
+        except IntegrityError:
+            self.author_ids.clear()  # ids cached during the rolled-back batch are gone
+            if len(records) == 1:
+                self.reject(f"{records[0].describe()}: clashes with a stored paper (slug or DOI)")
+                return
+            for rec in records:
+                self.store_safely([rec])
 
     def store(self, records: list[PaperRecord]) -> None:
         # The last record for an id in a batch wins, as if they had come one by one.
         by_key = {rec.key: rec for rec in records}
+        counts = Counts()
         with transaction.atomic():
             existing = self._existing(by_key.values())
             new_papers: list[tuple[Paper, PaperRecord]] = []
@@ -108,9 +122,9 @@ class Upserter:
                     if paper is not None and not paper.hidden:
                         paper.hidden = True
                         changed.append(paper)
-                        self.counts.updated += 1
+                        counts.updated += 1
                     else:
-                        self.counts.unchanged += 1
+                        counts.unchanged += 1
                     continue
                 if paper is None:
                     slug = rec.slug or (arxiv_slug(rec.arxiv_id) if rec.arxiv_id else "")
@@ -123,10 +137,10 @@ class Upserter:
                     changed.append(paper)
                     if rec.authors and rec.authors != paper.author_names:
                         authors_to_set.append((paper, rec.authors))
-                    self.counts.updated += 1
+                    counts.updated += 1
                 else:
-                    self.counts.unchanged += 1
-            self._create(new_papers)
+                    counts.unchanged += 1
+            counts.new = self._create(new_papers)
             if changed:
                 for p in changed:
                     p.modified = timezone.now()
@@ -135,7 +149,8 @@ class Upserter:
                 )
             authors_to_set += [(p, rec.authors) for p, rec in new_papers if rec.authors]
             self._set_authors(authors_to_set)
-            self._list(by_key.values(), existing, new_papers)
+            counts.listed = self._list(by_key.values(), existing, new_papers)
+        self.counts.add(counts)
 
     def _existing(self, records) -> dict[str, Paper]:
         records = list(records)
@@ -184,16 +199,56 @@ class Upserter:
             changed = True
         return changed
 
-    def _create(self, new_papers: list[tuple[Paper, PaperRecord]]) -> None:
+    def _create(self, new_papers: list[tuple[Paper, PaperRecord]]) -> int:
         if not new_papers:
-            return
+            return 0
         from broadsheet.papers.slugs import unique_slug
 
+        used = {p.slug for p, _ in new_papers if p.slug}
         for paper, rec in new_papers:
             if not paper.slug:  # DOI-only papers: a slug from the title (rare, slow path)
-                paper.slug = unique_slug(rec.title, lambda s: Paper.objects.filter(slug=s).exists())
-        Paper.objects.bulk_create([p for p, _ in new_papers], batch_size=500)
-        self.counts.new += len(new_papers)
+                paper.slug = unique_slug(
+                    rec.title, lambda s: s in used or Paper.objects.filter(slug=s).exists()
+                )
+                used.add(paper.slug)
+        self._insert_papers([p for p, _ in new_papers])
+        return len(new_papers)
+
+    def _insert_papers(self, papers: list[Paper]) -> None:
+        """Insert new papers with executemany and read their ids back by slug.
+
+        Paper.objects.bulk_create spends most of an import preparing each field of each
+        instance; here only datetimes and JSON need adapting (see bench/ingest.py)."""
+        now = timezone.now()
+        fields = [f for f in Paper._meta.concrete_fields if not f.primary_key]
+        ops = connection.ops
+        adapt = {}
+        for f in fields:
+            kind = f.get_internal_type()
+            if kind == "DateTimeField":
+                adapt[f.attname] = ops.adapt_datetimefield_value
+            elif kind == "JSONField":
+                adapt[f.attname] = lambda v, f=f: ops.adapt_json_value(v, f.encoder)
+        for p in papers:
+            p.created = p.modified = now
+        rows = [
+            tuple(
+                adapt[f.attname](getattr(p, f.attname)) if f.attname in adapt else getattr(p, f.attname)
+                for f in fields
+            )
+            for p in papers
+        ]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {Paper._meta.db_table} ({columns}) VALUES ({marks})", rows
+            )
+        ids = dict(
+            Paper.objects.filter(slug__in=[p.slug for p in papers]).values_list("slug", "id")
+        )
+        for p in papers:
+            p.pk = ids[p.slug]
 
     def _author_ids(self, names: set[str]) -> dict[str, int]:
         missing = [n for n in names if n not in self.author_ids]
@@ -209,17 +264,21 @@ class Upserter:
         ids = self._author_ids({name for _, names in items for name in names})
         Authorship.objects.filter(paper__in=[p for p, _ in items if p.pk]).delete()
         rows = [
-            Authorship(paper_id=paper.pk, author_id=ids[name], position=i)
-            for paper, names in items
-            for i, name in enumerate(names)
+            (paper.pk, ids[name], i) for paper, names in items for i, name in enumerate(names)
         ]
-        Authorship.objects.bulk_create(rows, batch_size=2000)
+        # Plain executemany: authorships are most of the rows an import writes, and building
+        # a model instance for each costs more than the insert itself (see bench/ingest.py).
+        table = Authorship._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (paper_id, author_id, position) VALUES (%s, %s, %s)", rows
+            )
 
-    def _list(self, records, existing, new_papers) -> None:
+    def _list(self, records, existing, new_papers) -> int:
         """Put papers on a feed day when the source says so (Hugging Face daily papers)."""
         wanted = [r for r in records if r.listing_day]
         if not wanted:
-            return
+            return 0
         papers = {rec.key: p for p, rec in new_papers}
         papers.update(existing)
         listed = set(
@@ -238,7 +297,7 @@ class Upserter:
             if papers[r.key].pk not in listed
         ]
         Listing.objects.bulk_create(rows, ignore_conflicts=True)
-        self.counts.listed += len(rows)
+        return len(rows)
 
 
 def upsert(

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from importlib import resources
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from broadsheet.papers.models import Listing, Paper
@@ -30,12 +30,21 @@ def _links(urls: list[str]) -> dict:
     return fields
 
 
-@transaction.atomic
 def load_sample() -> tuple[int, int]:
     """Load the sample papers and list them on SAMPLE_DAY. Returns (created, already there).
 
-    Papers are matched by slug, so loading twice changes nothing.
+    Papers are matched by title, so loading twice changes nothing.
     """
+    try:
+        return _load_sample()
+    except IntegrityError:
+        # A load running at the same time committed the same papers first (on PostgreSQL our
+        # insert waited for it on the unique slug); now they are there to be matched.
+        return _load_sample()
+
+
+@transaction.atomic
+def _load_sample() -> tuple[int, int]:
     listed_at = timezone.make_aware(dt.datetime.combine(SAMPLE_DAY, dt.time(9, 0)))
     created = existing = 0
     for i, rec in enumerate(sample_records()):
