@@ -107,7 +107,9 @@ else:
     try:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise SettingError(f"BROADSHEET_DATA_DIR={DATA_DIR}: cannot create ({e.strerror})") from None
+        raise SettingError(
+            f"BROADSHEET_DATA_DIR={DATA_DIR}: cannot create ({e.strerror})"
+        ) from None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

@@ -14,6 +14,9 @@ class TokenBucket(models.Model):
     tokens = models.FloatField(default=1.0)
     updated = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return self.key
+
     @classmethod
     def authorize(cls, key: str, capacity: int, period: float) -> bool:
         now = timezone.now()

@@ -13,7 +13,8 @@ from broadsheet.papers.querysets import ListingQuerySet, PaperQuerySet
 
 
 class Paper(models.Model):
-    """One paper in the corpus. Every ingested paper is searchable; only listed ones are on the feed."""
+    """One paper in the corpus. Every ingested paper is searchable; only listed ones are on
+    the feed."""
 
     arxiv_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
     arxiv_version = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -51,6 +52,9 @@ class Paper(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("paper", args=[self.ref])
+
     @property
     def ref(self) -> str:
         """The id used in URLs: the arXiv id when there is one, otherwise the slug."""
@@ -59,9 +63,6 @@ class Paper(models.Model):
     @property
     def votes(self) -> int:
         return self.upvote_count + self.source_upvotes
-
-    def get_absolute_url(self) -> str:
-        return reverse("paper", args=[self.ref])
 
 
 class Author(models.Model):
@@ -81,6 +82,9 @@ class Authorship(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["paper", "position"], name="unique_author_position")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.author} ({self.position + 1}) on {self.paper_id}"
 
 
 class Listing(models.Model):
@@ -127,6 +131,9 @@ class Upvote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "paper"], name="one_upvote_per_member")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} upvoted {self.paper_id}"
 
 
 class Comment(models.Model):
