@@ -128,8 +128,13 @@ def test_daily_limit_per_member(ada, settings):
 
 
 def test_submitting_a_newer_version_keeps_votes_on_the_known_paper(ada):
-    paper = Paper.objects.create(arxiv_id="2611.00001", slug="arxiv-2611-00001", title="Known",
-                                 published_at=NOW - dt.timedelta(days=1), upvote_count=1)  # fmt: skip
+    paper = Paper.objects.create(
+        arxiv_id="2611.00001",
+        slug="arxiv-2611-00001",
+        title="Known",
+        published_at=NOW - dt.timedelta(days=1),
+        upvote_count=1,
+    )
     Upvote.objects.create(user=ada, paper=paper)
     submit(ada, "2611.00001v4", now=NOW, fetch=never)
     paper.refresh_from_db()
