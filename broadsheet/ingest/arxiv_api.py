@@ -49,16 +49,10 @@ def _date(text: str) -> dt.datetime | None:
 
 
 def parse_entry(entry: Element) -> PaperRecord:
+    # No abs/pdf links from the feed: they name a version, and a paper row follows the latest
+    # version; validate() gives every arXiv paper versionless ones, as every other source gets.
     ident = _text(entry, "atom:id").strip()
     arxiv_id = ident.rsplit("/abs/", 1)[-1] if "/abs/" in ident else ident
-    pdf = next(
-        (
-            link.get("href", "")
-            for link in entry.findall("atom:link", NS)
-            if link.get("title") == "pdf"
-        ),
-        "",
-    )
     primary = entry.find("arxiv:primary_category", NS)
     published = _text(entry, "atom:published")
     if not arxiv_id:
@@ -77,7 +71,6 @@ def parse_entry(entry: Element) -> PaperRecord:
         comment=_text(entry, "arxiv:comment"),
         journal_ref=_text(entry, "arxiv:journal_ref"),
         doi=_text(entry, "arxiv:doi").strip() or None,
-        pdf_url=pdf.replace("http://", "https://", 1),
         origin=arxiv_id,
     )
 
@@ -134,7 +127,9 @@ def search_pages(
 
 
 def fetch_one(arxiv_id: str, timeout: float = 10.0) -> PaperRecord | None:
-    """One paper by id, for a member's submission: quick, no retries. None if arXiv has no such paper."""
+    """One paper by id, for a member's submission: quick, no retries.
+
+    None if arXiv has no such paper."""
     client = PoliteClient(min_interval=0, retries=0, timeout=timeout)
     page = parse_feed(client.get(settings.ARXIV_API_URL, {"id_list": arxiv_id, "max_results": 1}))
     for rec in page.records:

@@ -18,6 +18,14 @@ from broadsheet.ingest.records import PaperRecord, Rejected
 NS = {"oai": "http://www.openarchives.org/OAI/2.0/", "arXiv": "http://arxiv.org/OAI/arXiv/"}
 
 
+class OaiError(SourceError):
+    """An OAI-PMH error answer, with its code (badArgument, badResumptionToken, ...)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"OAI-PMH error {code}: {message}")
+        self.code = code
+
+
 @dataclass
 class OaiPage:
     records: list[PaperRecord | Rejected] = field(default_factory=list)
@@ -80,7 +88,7 @@ def parse_page(body: bytes) -> OaiPage:
     if error is not None:
         if error.get("code") == "noRecordsMatch":
             return OaiPage()
-        raise SourceError(f"OAI-PMH error {error.get('code')}: {(error.text or '').strip()}")
+        raise OaiError(error.get("code", ""), (error.text or "").strip())
     page = OaiPage()
     list_records = root.find("oai:ListRecords", NS)
     if list_records is None:

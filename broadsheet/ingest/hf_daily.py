@@ -44,7 +44,8 @@ def parse_item(item, day: dt.date | None, origin: str) -> PaperRecord:
         for a in paper.get("authors") or []
         if isinstance(a, dict) and isinstance(a.get("name"), str)
     ]
-    listed_at = _when(item.get("publishedAt")) or _when(paper.get("submittedOnDailyAt"))
+    # When HF put the paper on its daily page; the item's own publishedAt is arXiv's date.
+    listed_at = _when(paper.get("submittedOnDailyAt")) or _when(item.get("publishedAt"))
     upvotes = paper.get("upvotes")
     text = lambda v: v if isinstance(v, str) else ""  # noqa: E731
     return PaperRecord(

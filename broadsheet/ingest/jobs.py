@@ -75,7 +75,7 @@ def ingest_oai(
     upserter = Upserter()
     newest = state.last_datestamp
     with progress_bar(f"oai {set_spec}") as bar:
-        for page in arxiv_oai.harvest_pages(client, set_spec, state.started_from, token):
+        for page in _harvest(client, set_spec, state.started_from, token):
             with transaction.atomic():
                 upserter.run(page.records, progress=bar)
                 if page.newest:
@@ -86,6 +86,19 @@ def ingest_oai(
     state.resumption_token = ""
     state.save()
     return upserter.counts
+
+
+def _harvest(client: PoliteClient, set_spec: str, from_date: dt.date | None, token: str):
+    """Pages of a harvest. Resumption tokens expire: when the source no longer knows the one a
+    killed harvest saved, the harvest starts again from its `from` date (what it stored before
+    comes back unchanged) instead of failing on every run until someone clears the token."""
+    try:
+        yield from arxiv_oai.harvest_pages(client, set_spec, from_date, token)
+    except arxiv_oai.OaiError as e:
+        if not token or e.code != "badResumptionToken":
+            raise
+        log.warning("oai %s: %s; starting the harvest again", set_spec, e)
+        yield from arxiv_oai.harvest_pages(client, set_spec, from_date, "")
 
 
 def ingest_hf_daily(period: dict[str, str], client: PoliteClient | None = None) -> Counts:

@@ -23,7 +23,9 @@ def clean_text(text: str | None) -> str:
 
 
 def normalise_arxiv_id(text: str) -> tuple[str | None, int | None]:
-    """(versionless id, version) from an id or arXiv URL in any common form; (None, None) if not one."""
+    """(versionless id, version) from an id or arXiv URL in any common form.
+
+    (None, None) if the text is not one."""
     text = (text or "").strip()
     if len(text) > 200:
         return None, None

@@ -3,7 +3,8 @@
 Records are written in batches, each in its own transaction: a run killed mid-way keeps every
 batch it committed, and running it again finishes the rest without duplicates. A newer arXiv
 version updates its paper in place (votes, listings and comments stay with the paper's row);
-an older or identical one changes nothing.
+an older or identical one changes nothing. A field a record leaves empty keeps what we know:
+sources tell different parts of a paper (HF has no categories, arXiv no project page).
 """
 
 from __future__ import annotations
@@ -184,8 +185,10 @@ class Upserter:
         )
         if not stale:
             for name, value in _values(rec).items():
-                if name == "doi" and not value:
-                    continue  # never drop a DOI we know
+                if value is None or value == "" or value == []:
+                    # The source did not say: never drop what we know (a DOI, the arXiv
+                    # version and categories when HF has none, HF's project page).
+                    continue
                 if getattr(paper, name) != value:
                     setattr(paper, name, value)
                     changed = True
@@ -233,7 +236,9 @@ class Upserter:
             p.created = p.modified = now
         rows = [
             tuple(
-                adapt[f.attname](getattr(p, f.attname)) if f.attname in adapt else getattr(p, f.attname)
+                adapt[f.attname](getattr(p, f.attname))
+                if f.attname in adapt
+                else getattr(p, f.attname)
                 for f in fields
             )
             for p in papers
@@ -263,9 +268,7 @@ class Upserter:
             return
         ids = self._author_ids({name for _, names in items for name in names})
         Authorship.objects.filter(paper__in=[p for p, _ in items if p.pk]).delete()
-        rows = [
-            (paper.pk, ids[name], i) for paper, names in items for i, name in enumerate(names)
-        ]
+        rows = [(paper.pk, ids[name], i) for paper, names in items for i, name in enumerate(names)]
         # Plain executemany: authorships are most of the rows an import writes, and building
         # a model instance for each costs more than the insert itself (see bench/ingest.py).
         table = Authorship._meta.db_table

@@ -29,9 +29,10 @@ def _guarded(name, job):
 
 class Command(BaseCommand):
     help = (
-        "Run scheduled jobs: ingest the site's arXiv categories (BROADSHEET_INGEST_ARXIV_CATEGORIES) "
-        "and Hugging Face daily papers (BROADSHEET_INGEST_HF_DAILY) every day at "
-        "BROADSHEET_INGEST_AT. A job already running elsewhere is not started twice."
+        "Run scheduled jobs: ingest the site's arXiv categories "
+        "(BROADSHEET_INGEST_ARXIV_CATEGORIES) and Hugging Face daily papers "
+        "(BROADSHEET_INGEST_HF_DAILY) every day at BROADSHEET_INGEST_AT. "
+        "A job already running elsewhere is not started twice."
     )
 
     def add_arguments(self, parser):
