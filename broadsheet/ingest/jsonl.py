@@ -84,7 +84,7 @@ def read_jsonl(lines: Iterable[str | bytes], name: str = "") -> Iterator[PaperRe
         try:
             data = json.loads(line)
         except json.JSONDecodeError as e:
-            yield Rejected(f"{origin}: invalid JSON ({e.msg} at column {e.colno})")
+            yield Rejected(f"{origin}: invalid JSON ({e.msg}, column {e.colno})")
             continue
         try:
             rec = record_from_json(data, origin)

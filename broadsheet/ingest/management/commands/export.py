@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from broadsheet.ingest.jsonl import export_jsonl
@@ -20,13 +18,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, format, output, **options):
         try:
-            out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+            out = self.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as e:
             raise CommandError(f"{output}: {e.strerror}") from None
         try:
             with progress_bar("export", total=Paper.objects.count()) as bar:
                 n = export_jsonl(out, progress=bar)
         finally:
-            if out is not sys.stdout:
+            if out is not self.stdout:
                 out.close()
         self.stderr.write(f"exported {n} papers")
