@@ -20,10 +20,17 @@ PASSWORD = "correct-horse-battery"
 _serial = itertools.count(1)
 
 
-def make_user(username: str | None = None, *, email: str | None = None, **fields):
+def make_user(
+    username: str | None = None,
+    *,
+    email: str | None = None,
+    password: str | None = None,
+    **fields,
+):
+    """A member. Without `password` it has none (tests log in with force_login), which also
+    skips argon2's deliberately slow hashing."""
     username = username or f"member{next(_serial)}"
     email = email if email is not None else f"{username}@example.org"
-    password = fields.pop("password", PASSWORD)
     return get_user_model().objects.create_user(username, email, password, **fields)
 
 

@@ -181,9 +181,7 @@ def test_bibtex_escapes_latex_specials_outside_math_only(client):
 
     text = client.get("/papers/2401.01234.bib").content.decode()
 
-    assert (
-        r"title = {{R\&D at 100\% with C\# and snake\_case: the $x_1 \& y_2$ case}}" in text
-    )
+    assert r"title = {{R\&D at 100\% with C\# and snake\_case: the $x_1 \& y_2$ case}}" in text
     assert r"author = {Jean\_Luc Picard \& Co}" in text
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
@@ -29,6 +30,8 @@ def signup(request):
 
 
 def profile(request, username: str):
+    if "\x00" in username:  # PostgreSQL refuses NUL in text parameters
+        raise Http404("No such member")
     member = get_object_or_404(User, username=username, is_active=True)
     submissions = (
         Listing.objects.visible()

@@ -9,7 +9,9 @@ class CommentForm(forms.Form):
         max_length=settings.COMMENT_MAX_LENGTH,
         strip=True,
         error_messages={
-            "max_length": "Comments are limited to %(limit_value)d characters (this one has %(show_value)d).",
+            "max_length": (
+                "Comments are limited to %(limit_value)d characters (this one has %(show_value)d)."
+            ),
             "required": "Write something first.",
         },
     )

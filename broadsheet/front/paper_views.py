@@ -23,7 +23,8 @@ MAX_REF = 200
 
 
 def get_paper(ref: str) -> Paper:
-    if len(ref) > MAX_REF:
+    # PostgreSQL refuses NUL in text parameters (a 500); no id or slug holds one anyway.
+    if len(ref) > MAX_REF or "\x00" in ref:
         raise Http404("No such paper")
     papers = Paper.objects.visible().prefetch_related("authorships__author")
     paper = papers.by_ref(ref).first()
