@@ -12,7 +12,9 @@ class SubmitForm(forms.Form):
         label="arXiv id or link",
         max_length=300,
         error_messages={"max_length": "That is too long to be an arXiv id or link."},
-        widget=forms.TextInput(attrs={"placeholder": "2401.01234 or https://arxiv.org/abs/2401.01234", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "2401.01234 or https://arxiv.org/abs/2401.01234", "autofocus": True}
+        ),
     )
 
 
