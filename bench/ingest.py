@@ -24,8 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
-FIRST = "Ada Alan Grace Edsger Barbara Donald Leslie Frances John Radia Yann Fei-Fei Geoffrey Yoshua Daphne Judea Shafi Silvio Michael Andrew Tim Ilya Oriol Demis".split()
-LAST = "Lovelace Turing Hopper Dijkstra Liskov Knuth Lamport Allen McCarthy Perlman LeCun Li Hinton Bengio Koller Pearl Goldwasser Micali Jordan Ng Berners-Lee Sutskever Vinyals Hassabis".split()
+FIRST = (
+    "Ada Alan Grace Edsger Barbara Donald Leslie Frances John Radia Yann Fei-Fei Geoffrey Yoshua Daphne Judea Shafi Silvio Michael Andrew Tim Ilya Oriol Demis"
+).split()
+LAST = (
+    "Lovelace Turing Hopper Dijkstra Liskov Knuth Lamport Allen McCarthy Perlman LeCun Li Hinton Bengio Koller Pearl Goldwasser Micali Jordan Ng Berners-Lee Sutskever Vinyals Hassabis"
+).split()
 CATS = "cs.LG cs.CL cs.CV cs.AI stat.ML cs.RO cs.IR math.OC cs.NE eess.IV".split()
 
 
@@ -41,7 +45,7 @@ def load_texts():
 def generate(path: Path, n: int, seed: int = 1) -> None:
     rng = random.Random(seed)
     texts = load_texts()
-    authors = [f"{f} {m}. {l}" for f in FIRST for l in LAST for m in "ABCDEFGHIJ"]
+    authors = [f"{f} {m}. {last}" for f in FIRST for last in LAST for m in "ABCDEFGHIJ"]
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
             title, abstract = texts[rng.randrange(len(texts))]
@@ -84,7 +88,9 @@ def baseline(path: Path, db: Path) -> float:
 
 def ours(path: Path, data_dir: Path) -> tuple[float, str]:
     os.environ.update(
-        BROADSHEET_DATA_DIR=str(data_dir), BROADSHEET_SECRET_KEY="bench", BROADSHEET_LOG_LEVEL="ERROR"
+        BROADSHEET_DATA_DIR=str(data_dir),
+        BROADSHEET_SECRET_KEY="bench",
+        BROADSHEET_LOG_LEVEL="ERROR",
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
     sys.path.insert(0, str(ROOT))
@@ -112,11 +118,17 @@ def main() -> None:
         src = tmp / "records.jsonl"
         t = time.perf_counter()
         generate(src, args.records)
-        print(f"generated {args.records:,} records ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        print(
+            f"generated {args.records:,} records ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+        )
         base = baseline(src, tmp / "baseline.sqlite3")
-        print(f"baseline (bare sqlite3 executemany): {base:.1f} s, {args.records / base:,.0f} records/s")
+        print(
+            f"baseline (bare sqlite3 executemany): {base:.1f} s, {args.records / base:,.0f} records/s"
+        )
         elapsed, counts = ours(src, tmp / "data")
-        print(f"broadsheet ingest jsonl: {elapsed:.1f} s, {args.records / elapsed:,.0f} records/s ({counts})")
+        print(
+            f"broadsheet ingest jsonl: {elapsed:.1f} s, {args.records / elapsed:,.0f} records/s ({counts})"
+        )
         print(f"ratio ours/baseline: {elapsed / base:.1f}x the time of the bare insert")
         per_million = elapsed * 1_000_000 / args.records / 60
         print(f"projected for 1M records: {per_million:.1f} min (target: at most 5 min)")
