@@ -27,6 +27,7 @@ _STRINGS = {
 }  # fmt: skip
 _INTS = {"arxiv_version", "author_count", "source_upvotes"}
 MAX_LINE = 1_000_000
+LISTING_SOURCES = frozenset(Listing.Source.values)
 
 
 def record_from_json(data, origin: str) -> PaperRecord:
@@ -61,7 +62,7 @@ def record_from_json(data, origin: str) -> PaperRecord:
         values[name] = value
     if "title" not in values:
         raise Rejected(f"{origin}: no title")
-    if values.get("listing_source", "import") not in Listing.Source.values:
+    if values.get("listing_source", "import") not in LISTING_SOURCES:
         raise Rejected(f"{origin}: unknown listing_source {values['listing_source'][:30]!r}")
     return PaperRecord(**values, origin=origin)
 

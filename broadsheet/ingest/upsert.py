@@ -148,8 +148,8 @@ class Upserter:
                 Paper.objects.bulk_update(
                     changed, [*FIELDS, "source_upvotes", "hidden", "modified"], batch_size=500
                 )
-            authors_to_set += [(p, rec.authors) for p, rec in new_papers if rec.authors]
-            self._set_authors(authors_to_set)
+            self._set_authors(authors_to_set, replace=True)
+            self._set_authors([(p, rec.authors) for p, rec in new_papers if rec.authors])
             counts.listed = self._list(by_key.values(), existing, new_papers)
         self.counts.add(counts)
 
@@ -263,11 +263,12 @@ class Upserter:
             self.author_ids.update(Author.objects.filter(name__in=chunk).values_list("name", "id"))
         return self.author_ids
 
-    def _set_authors(self, items: list[tuple[Paper, list[str]]]) -> None:
+    def _set_authors(self, items: list[tuple[Paper, list[str]]], replace: bool = False) -> None:
         if not items:
             return
         ids = self._author_ids({name for _, names in items for name in names})
-        Authorship.objects.filter(paper__in=[p for p, _ in items if p.pk]).delete()
+        if replace:
+            Authorship.objects.filter(paper__in=[p for p, _ in items]).delete()
         rows = [(paper.pk, ids[name], i) for paper, names in items for i, name in enumerate(names)]
         # Plain executemany: authorships are most of the rows an import writes, and building
         # a model instance for each costs more than the insert itself (see bench/ingest.py).
