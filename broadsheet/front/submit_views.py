@@ -13,7 +13,10 @@ class SubmitForm(forms.Form):
         max_length=300,
         error_messages={"max_length": "That is too long to be an arXiv id or link."},
         widget=forms.TextInput(
-            attrs={"placeholder": "2401.01234 or https://arxiv.org/abs/2401.01234", "autofocus": True}
+            attrs={
+                "placeholder": "2401.01234 or https://arxiv.org/abs/2401.01234",
+                "autofocus": True,
+            }
         ),
     )
 
