@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "broadsheet.accounts",
     "broadsheet.front",
     "broadsheet.ingest",
+    "broadsheet.search",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -212,3 +213,6 @@ try:
     assert len(INGEST_AT) == 2 and 0 <= INGEST_AT[0] < 24 and 0 <= INGEST_AT[1] < 60
 except (ValueError, AssertionError):
     raise SettingError(f"BROADSHEET_INGEST_AT={_ingest_at!r}: expected HH:MM") from None
+
+# Search by meaning as well as by words (loads a 21 MB model on the first query).
+SEARCH_SEMANTIC = envbool("BROADSHEET_SEARCH_SEMANTIC", True)

@@ -36,5 +36,6 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("broadsheet.search.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -17,6 +17,7 @@ from broadsheet.front.bibtex import paper_bibtex
 from broadsheet.front.forms import CommentForm
 from broadsheet.papers.models import Comment, Paper, Upvote
 from broadsheet.papers.votes import RateLimited, toggle_upvote
+from broadsheet.search.context import related_papers
 
 _VERSIONED = re.compile(r"(.+)v\d+")
 MAX_REF = 200
@@ -51,6 +52,7 @@ def paper_page(request, ref: str, form: CommentForm | None = None):
         and Upvote.objects.filter(user=request.user, paper=paper).exists(),
         "comment_max": settings.COMMENT_MAX_LENGTH,
     }
+    context.update(related_papers(paper))
     return render(request, "front/paper.html", context, status=400 if form and form.errors else 200)
 
 

@@ -26,11 +26,20 @@ def hf_daily_job():
     return counts
 
 
+def embed_job():
+    """Vectors for papers the ingest jobs brought in, so they are found by meaning too."""
+    from broadsheet.search.indexing import embed_missing
+
+    return embed_missing()
+
+
 def scheduled_jobs() -> list[tuple[str, object]]:
-    """(name, function) of every ingest job this site has configured."""
+    """(name, function) of every job this site has configured, in the order they run."""
     out = []
     if settings.INGEST_ARXIV_CATEGORIES:
         out.append(("ingest-arxiv", arxiv_job))
     if settings.INGEST_HF_DAILY:
         out.append(("ingest-hf-daily", hf_daily_job))
+    if out:
+        out.append(("embed", embed_job))
     return out

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from broadsheet.ingest.records import PaperRecord, Rejected, validate
 from broadsheet.papers.models import Author, Authorship, Listing, Paper
+from broadsheet.papers.signals import papers_changed
 
 log = logging.getLogger("broadsheet.ingest")
 
@@ -151,6 +152,10 @@ class Upserter:
             self._set_authors(authors_to_set, replace=True)
             self._set_authors([(p, rec.authors) for p, rec in new_papers if rec.authors])
             counts.listed = self._list(by_key.values(), existing, new_papers)
+            ids = {p.pk for p in changed} | {p.pk for p, _ in new_papers}
+            if ids:
+                # Inside the batch's transaction: the search index commits with the papers.
+                papers_changed.send(sender=Paper, paper_ids=sorted(ids))
         self.counts.add(counts)
 
     def _existing(self, records) -> dict[str, Paper]:

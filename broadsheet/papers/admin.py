@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from broadsheet.papers.models import Comment, Listing, Paper
+from broadsheet.papers.signals import papers_changed
 
 
 @admin.action(description="Hide from the site")
@@ -32,6 +33,11 @@ class PaperAdmin(admin.ModelAdmin):
     readonly_fields = ["upvote_count", "created", "modified"]
     actions = [hide, unhide]
     inlines = [AuthorshipInline]
+
+    def save_related(self, request, form, formsets, change):
+        # After the authorships are saved too, so the search index sees the whole paper.
+        super().save_related(request, form, formsets, change)
+        papers_changed.send(sender=Paper, paper_ids=[form.instance.pk])
 
 
 @admin.register(Listing)

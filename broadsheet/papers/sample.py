@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from broadsheet.papers.models import Listing, Paper
+from broadsheet.papers.signals import papers_changed
 from broadsheet.papers.slugs import unique_slug
 
 SAMPLE_DAY = dt.date(2026, 6, 23)
@@ -47,6 +48,7 @@ def load_sample() -> tuple[int, int]:
 def _load_sample() -> tuple[int, int]:
     listed_at = timezone.make_aware(dt.datetime.combine(SAMPLE_DAY, dt.time(9, 0)))
     created = existing = 0
+    new_ids: list[int] = []
     for i, rec in enumerate(sample_records()):
         title = " ".join(rec["title"].split())
         paper = Paper.objects.filter(title=title, arxiv_id=None).first()
@@ -62,6 +64,7 @@ def _load_sample() -> tuple[int, int]:
                 **_links(rec["links"]),
             )
             created += 1
+            new_ids.append(paper.pk)
         else:
             existing += 1
         Listing.objects.get_or_create(
@@ -73,4 +76,6 @@ def _load_sample() -> tuple[int, int]:
                 "source": Listing.Source.SAMPLE,
             },
         )
+    if new_ids:
+        papers_changed.send(sender=Paper, paper_ids=new_ids)
     return created, existing

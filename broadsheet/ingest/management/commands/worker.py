@@ -43,22 +43,27 @@ class Command(BaseCommand):
         if not jobs:
             self.stderr.write("No jobs configured (see BROADSHEET_INGEST_* in .env.example).")
             return
-        if once:
+
+        def daily():
+            # One after the other: embedding needs what the ingest jobs just stored.
             for name, job in jobs:
                 _guarded(name, job)()
+
+        if once:
+            daily()
             return
         hour, minute = settings.INGEST_AT
         scheduler = BlockingScheduler(timezone=settings.TIME_ZONE)
-        for name, job in jobs:
-            scheduler.add_job(
-                _guarded(name, job),
-                CronTrigger(hour=hour, minute=minute, timezone=settings.TIME_ZONE),
-                id=name,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=3600,
-            )
-            self.stdout.write(f"{name}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        scheduler.add_job(
+            daily,
+            CronTrigger(hour=hour, minute=minute, timezone=settings.TIME_ZONE),
+            id="daily",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+        names = ", ".join(name for name, _ in jobs)
+        self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
         try:
             # SIGTERM ends the process: every job commits in batches, so nothing is half-stored.
             scheduler.start()

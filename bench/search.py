@@ -1,0 +1,288 @@
+"""Search benchmark: a generated corpus shaped like arXiv, then query latency and ANN recall.
+
+    .venv/bin/python bench/search.py                    # 100,000 papers, SQLite, ~5 minutes
+    .venv/bin/python bench/search.py --papers 1000000   # the issue's target size (~1 hour)
+    BROADSHEET_DATABASE_URL=postgres://... .venv/bin/python bench/search.py --papers 20000
+
+The corpus: the 1,000 real abstracts of ../shared/data/arxiv-1000.csv are embedded once
+(cached beside the database), then each generated paper takes a real paper's sentences mixed
+with another's (so word frequencies stay Zipf-like and lengths realistic) and a vector near
+that paper's real one, pulled towards the other's (clusters of real structure; uniformly
+random vectors would defeat any ANN index and say nothing). Queries mix very common words,
+title fragments and free-text paraphrases; each is embedded by the real model.
+
+Prints build times, p50/p95/p99 latency for lexical, semantic (usearch and exact numpy brute
+force, measured in the same run) and hybrid (full search(), query embedding included),
+recall@10 of usearch against exact search, memory, and embedding throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import itertools
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+COMMON = ["learning", "neural network", "model", "deep learning", "data", "the", "training"]
+
+
+def setup_django(data_dir: Path) -> None:
+    os.environ.setdefault("BROADSHEET_DATA_DIR", str(data_dir))
+    os.environ.setdefault("BROADSHEET_DEBUG", "true")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def timed(fn, items) -> list[float]:
+    out = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def line(name: str, ms: list[float]) -> str:
+    return (
+        f"  {name:28} p50 {pct(ms, 0.5):7.2f} ms   p95 {pct(ms, 0.95):7.2f} ms   "
+        f"p99 {pct(ms, 0.99):7.2f} ms"
+    )
+
+
+def load_real(cache_dir: Path) -> tuple[list[tuple[str, str]], np.ndarray, float | None]:
+    """The real papers and their vectors (embedded once, then cached)."""
+    from broadsheet.search.embedder import embed_texts, paper_text
+
+    with open(CSV, newline="", encoding="utf-8") as f:
+        rows = [(" ".join(r["titles"].split()), " ".join(r["summaries"].split()))
+                for r in csv.DictReader(f)]  # fmt: skip
+    key = hashlib.sha1(CSV.read_bytes()).hexdigest()[:12]
+    cache = cache_dir / f"arxiv-1000-{key}.npy"
+    if cache.exists():
+        return rows, np.load(cache), None
+    t = time.perf_counter()
+    vectors = embed_texts([paper_text(t_, a) for t_, a in rows])
+    rate = len(rows) / (time.perf_counter() - t)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(cache, vectors)
+    return rows, vectors, rate
+
+
+def generate(n: int, real, vectors: np.ndarray, rng: random.Random):
+    """Yield (title, abstract, vector, published) for n generated papers."""
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    sentences = [a.split(". ") for _, a in real]
+    start = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+    for i in range(n):
+        a, b = rng.randrange(len(real)), rng.randrange(len(real))
+        title_words = real[a][0].split()
+        other = real[b][0].split()
+        if len(title_words) > 3 and other:
+            title_words[rng.randrange(len(title_words))] = rng.choice(other)
+        body = sentences[a][: rng.randint(3, 8)] + rng.sample(
+            sentences[b], k=min(2, len(sentences[b]))
+        )
+        mix = rng.uniform(0.05, 0.3)
+        v = (1 - mix) * vectors[a] + mix * vectors[b] + nprng.normal(0, 0.02, vectors.shape[1])
+        v = (v / np.linalg.norm(v)).astype(np.float32)
+        yield " ".join(title_words), ". ".join(body), v, start + dt.timedelta(minutes=37 * i)
+
+
+def build(n: int, real, vectors, rng: random.Random) -> dict[str, float]:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from broadsheet.papers.models import Paper
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.backends.base import text_hash
+    from broadsheet.search.fields import VectorField
+
+    backend = get_backend()
+    field = VectorField()
+    cast = "::vector" if connection.vendor == "postgresql" else ""
+    times = {"insert": 0.0, "lexical": 0.0}
+    batch: list = []
+    serial = itertools.count()
+    cats = ["cs.LG", "cs.CL", "cs.CV", "stat.ML", "cs.AI"]
+
+    def flush():
+        t = time.perf_counter()
+        with transaction.atomic():
+            papers = Paper.objects.bulk_create(
+                [
+                    Paper(
+                        slug=f"bench-{next(serial)}",
+                        title=ti,
+                        abstract=ab,
+                        published_at=pub,
+                        primary_category=c,
+                        categories=[c],
+                    )  # fmt: skip
+                    for ti, ab, _, pub, c in batch
+                ]  # fmt: skip
+            )
+            now = timezone.now()
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO search_document (paper_id, authors, text_hash, embedding, "
+                    f"embedded_at) VALUES (%s, '', %s, %s{cast}, %s)",
+                    [
+                        (
+                            p.pk,
+                            text_hash(p.title, p.abstract),
+                            field.get_db_prep_value(row[2], connection),
+                            now,
+                        )
+                        for p, row in zip(papers, batch, strict=True)
+                    ],  # fmt: skip
+                )
+            times["insert"] += time.perf_counter() - t
+            t = time.perf_counter()
+            backend.index_lexical([p.pk for p in papers])
+            times["lexical"] += time.perf_counter() - t
+
+    for i, (title, abstract, v, pub) in enumerate(generate(n, real, vectors, rng)):
+        batch.append((title, abstract, v, pub, cats[i % len(cats)]))
+        if len(batch) == 2000:
+            flush()
+            batch = []
+            print(f"\r  inserted {i + 1:,} papers", end="", file=sys.stderr, flush=True)
+    if batch:
+        flush()
+    print(file=sys.stderr)
+    t = time.perf_counter()
+    backend.sync_vectors(full=True)
+    times["vector index"] = time.perf_counter() - t
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE search_document")
+    return times
+
+
+def exact_matrix() -> tuple[np.ndarray, np.ndarray]:
+    from django.db import connection
+
+    from broadsheet.search.fields import from_blob, from_pg_text
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT paper_id, embedding FROM search_document ORDER BY paper_id")
+        rows = cursor.fetchall()
+    parse = from_pg_text if connection.vendor == "postgresql" else lambda b: from_blob(bytes(b))
+    return np.array([r[0] for r in rows]), np.stack([parse(r[1]) for r in rows])
+
+
+def queries(real, rng: random.Random, count: int) -> list[str]:
+    out = []
+    for i in range(count):
+        kind = i % 3
+        title, abstract = real[rng.randrange(len(real))]
+        if kind == 0:
+            out.append(rng.choice(COMMON))
+        elif kind == 1:
+            words = title.split()
+            s = rng.randrange(max(1, len(words) - 3))
+            out.append(" ".join(words[s : s + rng.randint(2, 4)]))
+        else:
+            words = [w.strip(".,()") for w in abstract.split() if len(w) > 3]
+            out.append(" ".join(rng.sample(words, k=min(5, len(words)))))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=100_000, help="corpus size (100,000)")
+    parser.add_argument("--queries", type=int, default=300, help="queries per measure (300)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where the database goes (a temporary folder by default)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="broadsheet-bench-"))
+    setup_django(data_dir)
+
+    from django.db import connection
+
+    from broadsheet.search import search, vectorindex
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.embedder import embed_query
+    from broadsheet.search.query import parse
+    from broadsheet.search.results import Filters
+
+    rng = random.Random(args.seed)
+    print(f"Search benchmark: {args.papers:,} papers, {connection.vendor}, data in {data_dir}")
+    time.perf_counter()
+    real, vectors, rate = load_real(Path(tempfile.gettempdir()) / "broadsheet-bench-cache")
+    if rate:
+        print(f"  embedded the 1,000 real abstracts: {rate:.1f} abstracts/s")
+    embed_query("warm up the model")
+    qs = queries(real, rng, args.queries)
+    q_ms = timed(embed_query, qs)
+    print(line("query embedding", q_ms))
+    times = build(args.papers, real, vectors, rng)
+    print("  build: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+
+    backend = get_backend()
+    qvecs = {q: embed_query(q) for q in qs}
+    parsed = {q: parse(q) for q in qs}
+    for q in qs[:20]:  # warm caches (page cache, the mapped index, SQLite statements)
+        search(q)
+    lexical_ms = timed(lambda q: backend.lexical(parsed[q], Filters(), 100), qs)
+    common_ms = timed(lambda q: backend.lexical(parsed[q], Filters(), 100), qs[::3])
+    print(line("lexical (top 100)", lexical_ms))
+    print(line("  of which common words", common_ms))
+    ids, matrix = exact_matrix()
+
+    def brute(q: str) -> np.ndarray:
+        sims = matrix @ qvecs[q]
+        top = np.argpartition(-sims, 10)[:10]
+        return ids[top[np.argsort(-sims[top])]]
+
+    exact_ms = timed(brute, qs)
+    ann_ms = timed(lambda q: backend.semantic(qvecs[q], Filters(), 100), qs)
+    name = "usearch HNSW" if connection.vendor == "sqlite" else "pgvector HNSW"
+    print(line(f"semantic, {name} (top 100)", ann_ms))
+    print(line("semantic, exact numpy (top 10)", exact_ms))
+    print(f"  brute force / ANN p50 ratio: {pct(exact_ms, 0.5) / pct(ann_ms, 0.5):.1f}x")
+    recall = []
+    for q in qs:
+        truth = set(brute(q).tolist())
+        got = {pid for pid, _ in backend.semantic(qvecs[q], Filters(), 10)}
+        recall.append(len(truth & got) / 10)
+    print(f"  recall@10 of {name} vs exact: {statistics.mean(recall):.3f}")
+    hybrid_ms = timed(lambda q: search(q), qs)
+    print(line("hybrid search() incl. embedding", hybrid_ms))
+    filtered_ms = timed(lambda q: search(q, Filters(category="stat.ML")), qs[:60])
+    print(line("hybrid with a category filter", filtered_ms))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak memory of this process: {rss:.0f} MB (includes the exact matrix and model)")
+    if connection.vendor == "sqlite":
+        state_file = vectorindex.index_dir()
+        size = sum(p.stat().st_size for p in state_file.glob("*.usearch"))
+        db_size = Path(connection.settings_dict["NAME"]).stat().st_size
+        print(f"  vector index file {size / 2**20:.0f} MB, database {db_size / 2**20:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

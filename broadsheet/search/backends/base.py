@@ -1,0 +1,203 @@
+"""What every backend provides, and the SQL both share (documents, filters).
+
+In the SQL below `p` is papers_paper and `d` is search_document. Every value from a user is
+a query parameter; only our own fragments are formatted into the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+from django.db import connection
+from django.utils import timezone
+
+from broadsheet.search.embedder import paper_text
+from broadsheet.search.query import Query, Term
+from broadsheet.search.results import Filters
+
+Ranked = list[tuple[int, float]]  # (paper id, score), best first
+
+
+def text_hash(title: str, abstract: str) -> str:
+    return hashlib.sha1(paper_text(title, abstract).encode()).hexdigest()
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight of a day in the site's time zone (how the feed counts days too)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+def in_list(ids: Sequence[int]) -> str:
+    """`IN (...)` for ids we got from our own database: ints only, formatted safely."""
+    return "(" + ",".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
+
+
+class Backend:
+    vendor = ""
+    # How many semantic candidates to fetch for each one wanted when filters may drop some.
+    overfetch = 4
+
+    # Documents ---------------------------------------------------------------------------
+
+    def sync_documents(self, paper_ids: Sequence[int]) -> list[int]:
+        """Create or refresh the search documents of these papers (authors, text hash) and
+        drop vectors whose text changed. Returns the ids that are papers."""
+        from broadsheet.papers.models import Authorship, Paper
+        from broadsheet.search.models import SearchDocument
+
+        rows = list(Paper.objects.filter(id__in=paper_ids).values_list("id", "title", "abstract"))
+        found = [r[0] for r in rows]
+        gone = sorted(set(paper_ids) - set(found))
+        if gone:
+            SearchDocument.objects.filter(paper_id__in=gone).delete()
+            self.forget(gone)
+        if not rows:
+            return []
+        names: dict[int, list[str]] = {}
+        for pid, name in (
+            Authorship.objects.filter(paper_id__in=found)
+            .order_by("paper_id", "position")
+            .values_list("paper_id", "author__name")
+        ):
+            names.setdefault(pid, []).append(name)
+        values = [
+            (pid, ", ".join(names.get(pid, [])), text_hash(title, abstract))
+            for pid, title, abstract in rows
+        ]
+        # One statement per batch; a changed text drops its now-stale vector.
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO search_document (paper_id, authors, text_hash) VALUES (%s, %s, %s) "
+                "ON CONFLICT (paper_id) DO UPDATE SET authors = excluded.authors, "
+                "text_hash = excluded.text_hash, "
+                "embedding = CASE WHEN search_document.text_hash = excluded.text_hash "
+                "  THEN search_document.embedding ELSE NULL END, "
+                "embedded_at = CASE WHEN search_document.text_hash = excluded.text_hash "
+                "  THEN search_document.embedded_at ELSE NULL END",
+                values,
+            )
+        return found
+
+    def forget(self, paper_ids: Sequence[int]) -> None:
+        """Remove deleted papers from the lexical index (documents cascade)."""
+
+    def index_lexical(self, paper_ids: Sequence[int]) -> None:
+        raise NotImplementedError
+
+    def prune(self) -> None:
+        """Drop lexical entries of papers that are gone (after a rebuild)."""
+
+    # Vectors -----------------------------------------------------------------------------
+
+    def store_vectors(self, items: Sequence[tuple[int, np.ndarray, str]]) -> None:
+        """Save (paper id, vector, text hash it came from); a vector whose text changed in
+        the meantime is not stored."""
+        from broadsheet.search.fields import VectorField
+
+        field = VectorField()
+        now = timezone.now()
+        rows = [(field.get_db_prep_value(vec, connection), now, h, pid, h) for pid, vec, h in items]
+        cast = "::vector" if self.vendor == "postgresql" else ""
+        # An empty hash: a document the migration made, whose text was never hashed.
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE search_document SET embedding = %s{cast}, embedded_at = %s, "
+                "text_hash = %s WHERE paper_id = %s AND text_hash IN (%s, '')",
+                rows,
+            )
+
+    def sync_vectors(self, full: bool = False) -> None:
+        """Bring the vector index up to date with the stored vectors (SQLite mode only)."""
+
+    def has_vectors(self) -> bool:
+        from broadsheet.search.models import SearchDocument
+
+        return SearchDocument.objects.filter(embedded_at__isnull=False).exists()
+
+    def vector_of(self, paper_id: int) -> np.ndarray | None:
+        from broadsheet.search.models import SearchDocument
+
+        return (
+            SearchDocument.objects.filter(paper_id=paper_id, embedded_at__isnull=False)
+            .values_list("embedding", flat=True)
+            .first()
+        )
+
+    # Queries -----------------------------------------------------------------------------
+
+    def lexical(self, query: Query, filters: Filters, limit: int) -> Ranked:
+        raise NotImplementedError
+
+    def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
+        raise NotImplementedError
+
+    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked:
+        raise NotImplementedError
+
+    def matching(
+        self, ids: Sequence[int], required: list[list[Term]], excluded: list[Term]
+    ) -> set[int]:
+        """The ids among `ids` whose text satisfies every required clause and no excluded
+        term (so semantic hits obey phrases, title: and -words too)."""
+        raise NotImplementedError
+
+    def fuzzy(self, query: Query, filters: Filters, limit: int) -> tuple[Ranked, str | None]:
+        """Candidates for a query that found nothing lexically, likely because of a typo;
+        and the corrected query text, when the backend corrects spelling."""
+        raise NotImplementedError
+
+    def browse(self, filters: Filters, limit: int) -> Ranked:
+        """Papers matching only filters (no words), newest first."""
+        where, params = self.filter_sql(filters)
+        sql = (
+            "SELECT p.id FROM papers_paper p WHERE p.hidden = %s"
+            + where
+            + " ORDER BY p.published_at DESC, p.id DESC LIMIT %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [False, *params, limit])
+            return [(row[0], 0.0) for row in cursor.fetchall()]
+
+    def browse_count(self, filters: Filters, cap: int) -> int:
+        where, params = self.filter_sql(filters)
+        sql = (
+            "SELECT count(*) FROM (SELECT 1 FROM papers_paper p "
+            f"WHERE p.hidden = %s{where} LIMIT %s) t"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [False, *params, cap])
+            return cursor.fetchone()[0]
+
+    # Filters -----------------------------------------------------------------------------
+
+    def filter_sql(self, filters: Filters) -> tuple[str, list]:
+        """` AND ...` conditions on `p` (and, for authors, a subquery on documents)."""
+        parts: list[str] = []
+        params: list = []
+        if filters.after:
+            parts.append("p.published_at >= %s")
+            params.append(connection.ops.adapt_datetimefield_value(day_start(filters.after)))
+        if filters.before:
+            parts.append("p.published_at < %s")
+            end = day_start(filters.before + dt.timedelta(days=1))
+            params.append(connection.ops.adapt_datetimefield_value(end))
+        if filters.category:
+            sql, cat_params = self.category_sql(filters.category)
+            parts.append(sql)
+            params += cat_params
+        for name in filters.authors:
+            parts.append(
+                "EXISTS (SELECT 1 FROM search_document da WHERE da.paper_id = p.id "
+                f"AND {self.icontains('da.authors')})"
+            )
+            params.append(name)
+        return "".join(" AND " + part for part in parts), params
+
+    def category_sql(self, category: str) -> tuple[str, list]:
+        raise NotImplementedError
+
+    def icontains(self, column: str) -> str:
+        raise NotImplementedError

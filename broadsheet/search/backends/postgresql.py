@@ -1,0 +1,233 @@
+"""PostgreSQL mode: a weighted tsvector with GIN for words, pgvector HNSW for meaning,
+prefix search + difflib for typos. Everything lives in the database, so any number of web
+servers share it.
+
+search_document.tsv (made by the migration, outside the ORM) holds the title at weight A,
+the abstract at B and the authors at C, all with the `english` configuration. User tokens
+reach PostgreSQL only as parameters of plainto_tsquery / phraseto_tsquery, combined with
+&&, || and !! by our own SQL, so tsquery syntax in a query (&, |, !, :*, <->) is just text.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+from django.db import connection, transaction
+
+from broadsheet.search.backends.base import Backend, Ranked
+from broadsheet.search.fields import to_pg_text
+from broadsheet.search.query import Query, Term, words_of
+from broadsheet.search.results import Filters
+
+CONFIG = "english"
+# ts_rank_cd weights for {D, C, B, A}: title (A) above abstract (B) above authors (C).
+WEIGHTS = "'{0.05, 0.2, 0.4, 1.0}'"
+# Normalisation 1: divide by 1 + log(length), so long abstracts do not win by size alone.
+RANK = f"ts_rank_cd({WEIGHTS}, d.tsv, q.q, 1)"
+TSV = (
+    f"setweight(to_tsvector('{CONFIG}', coalesce(p.title, '')), 'A') || "
+    f"setweight(to_tsvector('{CONFIG}', coalesce(p.abstract, '')), 'B') || "
+    f"setweight(to_tsvector('{CONFIG}', coalesce(d.authors, '')), 'C')"
+)
+EF_SEARCH = 100
+FUZZY_CANDIDATES = 2000
+FUZZY_THRESHOLD = 0.8  # mean, over the query's words, of the best difflib ratio in a title
+
+
+def ts_term(term: Term) -> tuple[str, list]:
+    fn = "phraseto_tsquery" if term.phrase else "plainto_tsquery"
+    return f"{fn}('{CONFIG}', %s)", [term.text]
+
+
+def ts_any(terms: list[Term]) -> tuple[str, list]:
+    parts, params = [], []
+    for t in terms:
+        sql, p = ts_term(t)
+        parts.append(sql)
+        params += p
+    return "(" + " || ".join(parts) + ")", params
+
+
+def ts_all(clauses: list[list[Term]]) -> tuple[str, list]:
+    parts, params = [], []
+    for clause in clauses:
+        sql, p = ts_any(clause)
+        parts.append(sql)
+        params += p
+    return "(" + " && ".join(parts) + ")", params
+
+
+def title_conditions(clauses: list[list[Term]]) -> tuple[str, list]:
+    """` AND ...` for clauses made only of title: terms (checked against the title alone)."""
+    sql, params = "", []
+    for clause in clauses:
+        if all(t.title_only for t in clause):
+            expr, p = ts_any(clause)
+            sql += f" AND to_tsvector('{CONFIG}', p.title) @@ {expr}"
+            params += p
+    return sql, params
+
+
+def ts_query(query: Query) -> tuple[str, list]:
+    sql, params = ts_all(query.clauses)
+    if query.excluded:
+        neg, p = ts_any(query.excluded)
+        sql = f"({sql} && !!{neg})"
+        params += p
+    return sql, params
+
+
+def title_similarity(words: list[str], title: str) -> float:
+    """How well a title contains the query's words, allowing typos: for each word the best
+    difflib ratio against the title's words, averaged."""
+    title_words = words_of(title)
+    if not title_words:
+        return 0.0
+    total = 0.0
+    for w in words:
+        matcher = difflib.SequenceMatcher(b=w, autojunk=False)
+        best = 0.0
+        for t in title_words:
+            matcher.set_seq1(t)
+            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
+                best = max(best, matcher.ratio())
+        total += best
+    return total / len(words)
+
+
+class PostgresBackend(Backend):
+    vendor = "postgresql"
+
+    def index_lexical(self, paper_ids: Sequence[int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE search_document d SET tsv = {TSV} FROM papers_paper p "
+                "WHERE p.id = d.paper_id AND d.paper_id = ANY(%s)",
+                [list(paper_ids)],
+            )
+
+    # Words -------------------------------------------------------------------------------
+
+    def _lexical_sql(self, query: Query, filters: Filters) -> tuple[str, list]:
+        tsq, params = ts_query(query)
+        titles, title_params = title_conditions(query.clauses)
+        where, filter_params = self.filter_sql(filters)
+        sql = (
+            f"FROM search_document d JOIN papers_paper p ON p.id = d.paper_id, "
+            f"(SELECT {tsq} AS q) q WHERE d.tsv @@ q.q AND p.hidden = false{titles}{where}"
+        )
+        return sql, params + title_params + filter_params
+
+    def lexical(self, query: Query, filters: Filters, limit: int) -> Ranked:
+        if not query.positive:
+            return []
+        body, params = self._lexical_sql(query, filters)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT d.paper_id, {RANK} AS r {body} ORDER BY r DESC, d.paper_id LIMIT %s",
+                [*params, limit],
+            )
+            return [(pid, float(r)) for pid, r in cursor.fetchall()]
+
+    def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
+        if not query.positive:
+            return 0
+        body, params = self._lexical_sql(query, filters)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 {body} LIMIT %s) t", [*params, cap])
+            return cursor.fetchone()[0]
+
+    def matching(
+        self, ids: Sequence[int], required: list[list[Term]], excluded: list[Term]
+    ) -> set[int]:
+        keep = set(ids)
+        if not keep:
+            return keep
+        with connection.cursor() as cursor:
+            if required:
+                tsq, params = ts_all(required)
+                titles, title_params = title_conditions(required)
+                cursor.execute(
+                    "SELECT d.paper_id FROM search_document d JOIN papers_paper p "
+                    f"ON p.id = d.paper_id WHERE d.paper_id = ANY(%s) AND d.tsv @@ {tsq}{titles}",
+                    [sorted(keep), *params, *title_params],
+                )
+                keep &= {r[0] for r in cursor.fetchall()}
+            if excluded and keep:
+                tsq, params = ts_any(excluded)
+                cursor.execute(
+                    "SELECT d.paper_id FROM search_document d "
+                    f"WHERE d.paper_id = ANY(%s) AND d.tsv @@ {tsq}",
+                    [sorted(keep), *params],
+                )
+                keep -= {r[0] for r in cursor.fetchall()}
+        return keep
+
+    def fuzzy(self, query: Query, filters: Filters, limit: int) -> tuple[Ranked, str | None]:
+        """Titles whose words are close to the query's: candidates share a prefix with each
+        query word (a GIN-indexed `word:*` search), then difflib ranks their titles.
+
+        pg_trgm would do this in SQL, but the PostgreSQL + pgvector build we test with has
+        no contrib modules; this needs nothing beyond core full-text search."""
+        words = [w for w in dict.fromkeys(query.plain_words) if w.isalnum()]
+        if not words:
+            return [], None
+        # Each word as a quoted prefix lexeme: letters and digits only, so nothing to escape.
+        prefixes = [f"'{w[: max(3, (len(w) + 1) // 2)]}':*" for w in words]
+        where, params = self.filter_sql(filters)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.id, p.title FROM search_document d JOIN papers_paper p "
+                "ON p.id = d.paper_id WHERE d.tsv @@ to_tsquery('simple', %s) "
+                f"AND p.hidden = false{where} "
+                "ORDER BY ts_rank_cd(d.tsv, to_tsquery('simple', %s)) DESC LIMIT %s",
+                [" | ".join(prefixes), *params, " | ".join(prefixes), FUZZY_CANDIDATES],
+            )
+            rows = cursor.fetchall()
+        scored = [(pid, title_similarity(words, title)) for pid, title in rows]
+        scored = [s for s in scored if s[1] >= FUZZY_THRESHOLD]
+        scored.sort(key=lambda s: (-s[1], s[0]))
+        return scored[:limit], None
+
+    # Meaning -----------------------------------------------------------------------------
+
+    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked:
+        where, params = self.filter_sql(filters)
+        text = to_pg_text(vector)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Iterative scans (pgvector 0.8) keep walking the HNSW graph until enough rows
+            # pass the filters, instead of returning fewer than asked.
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(EF_SEARCH)])
+            cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            cursor.execute(
+                "SELECT d.paper_id, 1 - (d.embedding <=> %s::vector) AS sim "
+                "FROM search_document d JOIN papers_paper p ON p.id = d.paper_id "
+                f"WHERE d.embedding IS NOT NULL AND p.hidden = false{where} "
+                "ORDER BY d.embedding <=> %s::vector LIMIT %s",
+                [text, *params, text, limit],
+            )
+            rows = [(pid, float(sim)) for pid, sim in cursor.fetchall()]
+        # relaxed_order may return neighbours slightly out of order.
+        return sorted(rows, key=lambda r: -r[1])
+
+    # Filters -----------------------------------------------------------------------------
+
+    def category_sql(self, category: str) -> tuple[str, list]:
+        if "." in category:
+            test = "lower({v}) = lower(%s)"
+            args = [category]
+        else:  # a whole archive: cs matches cs.CL, cs.LG, ...
+            test = "(lower({v}) = lower(%s) OR left(lower({v}), %s) = lower(%s))"
+            args = [category, len(category) + 1, category + "."]
+        sql = (
+            f"({test.format(v='p.primary_category')} OR EXISTS (SELECT 1 FROM "
+            "jsonb_array_elements_text(CASE WHEN jsonb_typeof(p.categories) = 'array' "
+            "THEN p.categories ELSE '[]'::jsonb END) c(v) "
+            f"WHERE {test.format(v='c.v')}))"
+        )
+        return sql, args + args
+
+    def icontains(self, column: str) -> str:
+        return f"strpos(lower({column}), lower(%s)) > 0"

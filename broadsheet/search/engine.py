@@ -1,0 +1,239 @@
+"""search() and related(): candidate lists from the backend, fused by reciprocal rank.
+
+1. parse the query (our syntax; filters from it narrow the form's filters)
+2. pins: an arXiv id, DOI or slug typed as the whole query; later an exact title
+3. lexical list (BM25 / ts_rank_cd) and semantic list (nearest vectors), both filtered
+4. nothing lexical? the typo fallback (spelling correction / trigram titles)
+5. reciprocal-rank fusion, k = 60: score = sum over lists of 1 / (60 + rank)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+from django.conf import settings
+
+from broadsheet.papers.models import Paper
+from broadsheet.search import highlight
+from broadsheet.search.backends import get_backend
+from broadsheet.search.backends.base import Backend, Ranked
+from broadsheet.search.query import Query, Term, parse, words_of
+from broadsheet.search.results import (
+    ABSTRACT,
+    AUTHOR,
+    FUZZY,
+    ID,
+    MEANING,
+    TITLE,
+    Filters,
+    Hit,
+    SearchResult,
+)
+
+log = logging.getLogger("broadsheet.search")
+
+RRF_K = 60
+MIN_DEPTH = 100  # candidates taken from each list, at least
+MAX_DEPTH = 1000  # and at most: results past this rank are not worth paging to
+COUNT_CAP = 10_000
+# Below this cosine similarity a neighbour is noise, not a match (MiniLM puts unrelated
+# abstracts at about 0.0-0.2).
+MIN_SIMILARITY = 0.25
+MAX_LIMIT = 200
+
+_ARXIV = re.compile(
+    r"(?:arxiv:\s*|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)?"
+    r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?",
+    re.IGNORECASE,
+)
+_DOI = re.compile(r"(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+
+
+def semantic_enabled() -> bool:
+    return getattr(settings, "SEARCH_SEMANTIC", True)
+
+
+def _normal_title(text: str) -> str:
+    return " ".join(words_of(text))
+
+
+def pinned_ids(text: str) -> list[int]:
+    """Papers named exactly by the whole query: arXiv id (any version, abs/pdf link), DOI,
+    or slug. Hidden papers are never pinned."""
+    text = text.strip()
+    visible = Paper.objects.visible()
+    if m := _ARXIV.fullmatch(text):
+        ids = list(visible.filter(arxiv_id=m[1]).values_list("id", flat=True))
+        if not ids and m[1] != m[1].lower():
+            ids = list(visible.filter(arxiv_id=m[1].lower()).values_list("id", flat=True))
+        if ids:
+            return ids
+    if m := _DOI.fullmatch(text):
+        # DOIs are case-insensitive; stored ones are mostly all-lower or all-upper, and an
+        # indexed IN beats a scan with UPPER().
+        doi = m[1]
+        spellings = {doi, doi.lower(), doi.upper()}
+        return list(visible.filter(doi__in=spellings).values_list("id", flat=True))
+    if len(text) <= 120 and _SLUG.fullmatch(text):
+        return list(visible.filter(slug=text).values_list("id", flat=True))
+    return []
+
+
+def fuse(lists: list[Ranked]) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for ranked in lists:
+        for rank, (pid, _) in enumerate(ranked, start=1):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (RRF_K + rank)
+    return scores
+
+
+def _semantic(backend: Backend, query: Query, filters: Filters, depth: int) -> Ranked:
+    text = query.meaning_text
+    if not text or not semantic_enabled() or not backend.has_vectors():
+        return []
+    try:
+        from broadsheet.search.embedder import embed_query
+
+        vector = embed_query(text)
+    except Exception:  # a broken model install must not take lexical search down with it
+        log.exception("query embedding failed; searching by words only")
+        return []
+    hits = [h for h in backend.semantic(vector, filters, depth) if h[1] >= MIN_SIMILARITY]
+    if hits and (query.strict or query.excluded):
+        keep = backend.matching([h[0] for h in hits], query.strict, query.excluded)
+        hits = [h for h in hits if h[0] in keep]
+    return hits
+
+
+def search(
+    query: str,
+    filters: Filters | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    mode: str = "hybrid",
+) -> SearchResult:
+    """`mode` "lexical" or "semantic" uses one list only (for measuring quality and speed)."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, int(offset))
+    parsed = parse(query)
+    filters = (filters or Filters()).merged(parsed.filters)
+    result = SearchResult(query=parsed.text, hits=[], total=0, offset=offset, limit=limit,
+                          notices=list(parsed.notices))  # fmt: skip
+    if offset >= MAX_DEPTH:
+        return result
+    backend = get_backend()
+    depth = min(max(MIN_DEPTH, offset + limit), MAX_DEPTH)
+    pins = pinned_ids(parsed.text) if parsed.text and mode == "hybrid" else []
+
+    if not parsed.positive:
+        if filters:  # filters alone (cat:cs.LG after:2024): the newest matching papers
+            browse = backend.browse(filters, depth)
+            result.total = backend.browse_count(filters, COUNT_CAP)
+            return _page(result, [pid for pid, _ in browse], {}, parsed, set(), set(), pins)
+        if parsed.excluded:
+            result.notices.append("Add a word to search for; excluding alone finds nothing.")
+        if not pins:
+            return result
+
+    lexical = backend.lexical(parsed, filters, depth) if mode != "semantic" else []
+    semantic = _semantic(backend, parsed, filters, depth) if mode != "lexical" else []
+    fuzzy_ids: set[int] = set()
+    words_query = parsed
+    if not lexical and parsed.plain_words and mode != "semantic":
+        fuzzy, corrected = backend.fuzzy(parsed, filters, depth)
+        if fuzzy:
+            lexical = fuzzy
+            fuzzy_ids = {pid for pid, _ in fuzzy}
+            if corrected:
+                result.corrected = corrected
+                result.notices.append(f"No exact matches; showing results for “{corrected}”.")
+                words_query = parse(corrected)
+
+    # An exact title among the best lexical matches is pinned too.
+    wanted = _normal_title(parsed.text)
+    if wanted and lexical and mode == "hybrid":
+        top = [pid for pid, _ in lexical[:20]]
+        for pid, title in Paper.objects.filter(id__in=top).values_list("id", "title"):
+            if _normal_title(title) == wanted and pid not in pins:
+                pins.append(pid)
+
+    scores = fuse([lexical, semantic])
+    order = sorted(scores, key=lambda pid: (-scores[pid], pid))
+    if len(lexical) >= depth:
+        lexical_total = backend.lexical_count(parsed, filters, COUNT_CAP)
+        result.total = lexical_total + len(set(order) - {pid for pid, _ in lexical})
+    else:
+        result.total = len(order)
+    meaning_ids = {pid for pid, _ in semantic}
+    return _page(result, order, scores, words_query, meaning_ids, fuzzy_ids, pins)
+
+
+def _page(
+    result: SearchResult,
+    order: list[int],
+    scores: dict[int, float],
+    query: Query,
+    meaning_ids: set[int],
+    fuzzy_ids: set[int],
+    pins: list[int],
+) -> SearchResult:
+    pinned = [pid for pid in dict.fromkeys(pins)]
+    order = pinned + [pid for pid in order if pid not in set(pinned)]
+    result.total = max(result.total, len(order))
+    page_ids = order[result.offset : result.offset + result.limit]
+    papers = (
+        Paper.objects.visible()
+        .select_related("search_document")
+        .defer("search_document__embedding")
+        .in_bulk(page_ids)
+    )
+    pattern = highlight.word_pattern(query.highlight_words)
+    for pid in page_ids:
+        paper = papers.get(pid)
+        if paper is None:  # hidden since it was indexed
+            continue
+        authors = getattr(getattr(paper, "search_document", None), "authors", "")
+        why = []
+        if pid in pinned:
+            why.append(TITLE if _normal_title(paper.title) == _normal_title(result.query) else ID)
+        if highlight.matches(paper.title, pattern) and TITLE not in why:
+            why.append(TITLE)
+        if highlight.matches(paper.abstract, pattern):
+            why.append(ABSTRACT)
+        if highlight.matches(authors, pattern):
+            why.append(AUTHOR)
+        if pid in fuzzy_ids and not why:
+            why.append(FUZZY)
+        if pid in meaning_ids:
+            why.append(MEANING)
+        result.hits.append(
+            Hit(
+                paper=paper,
+                score=scores.get(pid, 1.0),
+                title_html=highlight.mark(paper.title, pattern),
+                snippet_html=highlight.snippet(paper.abstract, pattern),
+                why=why,
+                pinned=pid in pinned,
+            )
+        )
+    return result
+
+
+def related(paper: Paper, k: int = 5) -> list[Paper]:
+    """Papers nearest in meaning to `paper` (by words of its title if it has no vector)."""
+    backend = get_backend()
+    ranked: Ranked = []
+    vector: np.ndarray | None = backend.vector_of(paper.pk) if semantic_enabled() else None
+    if vector is not None and backend.has_vectors():
+        ranked = backend.semantic(vector, Filters(), k + 1)
+    if not ranked:
+        words = [w for w in words_of(paper.title) if len(w) > 3][:12]
+        if words:
+            query = Query(clauses=[[Term(w) for w in words]])
+            ranked = backend.lexical(query, Filters(), k + 1)
+    ids = [pid for pid, _ in ranked if pid != paper.pk][:k]
+    found = Paper.objects.visible().in_bulk(ids)
+    return [found[pid] for pid in ids if pid in found]

@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from broadsheet.search.embedder import BATCH_SIZE
+from broadsheet.search.indexing import embed_missing
+
+
+class Command(BaseCommand):
+    help = (
+        "Compute the missing search vectors (papers new or changed since the last run), then "
+        "update the vector index. Safe to run twice, and after every ingest."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            help=f"Texts per model call (default {BATCH_SIZE}; larger is not faster on 2 cores).",
+        )
+        parser.add_argument(
+            "--limit", type=int, default=None, help="Embed at most this many papers, then stop."
+        )
+
+    def handle(self, *args, batch_size: int, limit: int | None, **options):
+        if batch_size < 1 or (limit is not None and limit < 0):
+            raise CommandError("--batch-size must be at least 1 and --limit not negative")
+        counts = embed_missing(batch_size=batch_size, limit=limit, progress=True)
+        self.stdout.write(f"Embedding: {counts}.")

@@ -1,0 +1,55 @@
+"""What the search app stores: one SearchDocument per paper, and which vector index file is
+current (SQLite mode).
+
+Titles and abstracts stay in papers_paper (the source of truth); a document adds what search
+needs besides: the authors as one string, the vector, and (PostgreSQL only, added by the
+migration and invisible to the ORM) the weighted `tsv` column. On SQLite the lexical index is
+the FTS5 table `search_fts`, also made by the migration.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from broadsheet.papers.models import Paper
+from broadsheet.search.fields import VectorField
+
+
+class SearchDocument(models.Model):
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    authors = models.TextField(blank=True)
+    # Hash of the text the vector was (or will be) computed from: when a paper's title or
+    # abstract changes, indexing sees a new hash and drops the stale vector.
+    text_hash = models.CharField(max_length=40, blank=True)
+    embedding = VectorField(dimensions=384, null=True, blank=True)
+    embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        db_table = "search_document"
+
+    def __str__(self) -> str:
+        return f"search document of paper {self.paper_id}"
+
+
+class VectorIndexState(models.Model):
+    """The current generation of the SQLite-mode vector index file (a single row).
+
+    Kept in the database rather than in a pointer file so the file a worker loads always
+    agrees with the committed vectors (a rolled-back transaction never points at a newer
+    file), and a worker learns of a new generation with one primary-key read.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    filename = models.CharField(max_length=200)
+    count = models.PositiveIntegerField(default=0)
+    # Vectors embedded up to this moment are in the file; later ones are added by the next sync.
+    synced_until = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "search_vector_index"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.count} vectors)"

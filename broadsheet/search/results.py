@@ -1,0 +1,64 @@
+"""The values search() takes and returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+from broadsheet.papers.models import Paper
+
+# Why a hit is in the results, as shown to the reader.
+TITLE, ABSTRACT, AUTHOR = "title", "abstract", "author"
+MEANING, ID, FUZZY = "meaning", "id", "fuzzy"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied to every candidate list. Dates are inclusive, in the site's time
+    zone; `category` matches an arXiv category (`cs.CL`) or a whole archive (`cs`); each of
+    `authors` must occur in the paper's author list (case-insensitive substring)."""
+
+    after: dt.date | None = None
+    before: dt.date | None = None
+    category: str | None = None
+    authors: tuple[str, ...] = ()
+
+    def merged(self, other: Filters) -> Filters:
+        """These filters narrowed by `other` (query syntax on top of form fields)."""
+        dates_after = [d for d in (self.after, other.after) if d]
+        dates_before = [d for d in (self.before, other.before) if d]
+        return replace(
+            self,
+            after=max(dates_after, default=None),
+            before=min(dates_before, default=None),
+            category=other.category or self.category,
+            authors=tuple(dict.fromkeys(self.authors + other.authors)),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.after or self.before or self.category or self.authors)
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float
+    title_html: str  # HTML-safe: escaped text with <mark> around matched words
+    snippet_html: str
+    why: list[str] = field(default_factory=list)
+    pinned: bool = False
+
+
+@dataclass
+class SearchResult:
+    query: str  # the query as searched (after cutting to length)
+    hits: list[Hit]
+    total: int  # an estimate: how many papers match, at least len(hits) + offset
+    offset: int = 0
+    limit: int = 20
+    notices: list[str] = field(default_factory=list)
+    corrected: str | None = None  # the spelling-corrected query, when one was used
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.hits) < self.total

@@ -1,0 +1,49 @@
+"""The /search page. Thin: parse the form, call search(), render. With `partial=1` it returns
+only the results block, which the search-as-you-type script swaps in."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.shortcuts import render
+
+from broadsheet.search import search
+from broadsheet.search.forms import SearchForm
+
+PER_PAGE = 20
+MAX_PAGE = 50  # search() ranks at most 1,000 candidates
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return min(max(int(raw or 1), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        return 1
+
+
+def search_page(request):
+    form = SearchForm(request.GET or None)
+    form.is_valid()  # invalid filter fields are dropped, the rest still searches
+    query = form.cleaned_data.get("q", "") if form.is_bound else ""
+    filters = form.filters()
+    page = _page_number(request.GET.get("page"))
+    result = None
+    if query or filters:
+        result = search(query, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    params = {k: v for k, v in request.GET.items() if k in form.fields and v}
+
+    def page_url(n: int) -> str:
+        return "?" + urlencode({**params, "page": n})
+
+    context = {
+        "form": form,
+        "query": query,
+        "result": result,
+        "page": page,
+        "rank_offset": (page - 1) * PER_PAGE,
+        "prev_url": page_url(page - 1) if result and page > 1 else None,
+        "next_url": page_url(page + 1) if result and result.has_next and page < MAX_PAGE else None,
+        "show_filters": bool(filters) or bool(form.errors),
+    }
+    template = "search/_results.html" if request.GET.get("partial") else "search/search.html"
+    return render(request, template, context)
