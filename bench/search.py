@@ -1,7 +1,8 @@
 """Search benchmark: a generated corpus shaped like arXiv, then query latency and ANN recall.
 
     .venv/bin/python bench/search.py                    # 100,000 papers, SQLite, ~5 minutes
-    .venv/bin/python bench/search.py --papers 1000000   # the issue's target size (~1 hour)
+    .venv/bin/python bench/search.py --papers 1000000   # the issue's target size
+    .venv/bin/python bench/search.py --papers 1000000 --data-dir D   # reuses a corpus built in D
     BROADSHEET_DATABASE_URL=postgres://... .venv/bin/python bench/search.py --papers 20000
 
 The corpus: the 1,000 real abstracts of ../shared/data/arxiv-1000.csv are embedded once
@@ -13,7 +14,10 @@ title fragments and free-text paraphrases; each is embedded by the real model.
 
 Prints build times, p50/p95/p99 latency for lexical, semantic (usearch and exact numpy brute
 force, measured in the same run) and hybrid (full search(), query embedding included),
-recall@10 of usearch against exact search, memory, and embedding throughput.
+recall@10 of usearch against exact search, memory, and embedding throughput. The serving
+figures come from a second process that only opens the indexes and answers queries (as a web
+worker does), so its peak RSS is the serving memory. The load average is printed with them:
+on a shared machine, figures move with it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -218,13 +223,18 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="where the database goes (a temporary folder by default)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--serve", action="store_true",
+                        help="only open the indexes in --data-dir and time queries")  # fmt: skip
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="broadsheet-bench-"))
     setup_django(data_dir)
+    if args.serve:
+        serve(args)
+        return
 
     from django.db import connection
 
-    from broadsheet.search import search, vectorindex
+    from broadsheet.search import lexical_index, search, vectorindex
     from broadsheet.search.backends import get_backend
     from broadsheet.search.embedder import embed_query
     from broadsheet.search.query import parse
@@ -240,8 +250,14 @@ def main() -> None:
     qs = queries(real, rng, args.queries)
     q_ms = timed(embed_query, qs)
     print(line("query embedding", q_ms))
-    times = build(args.papers, real, vectors, rng)
-    print("  build: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+    from broadsheet.papers.models import Paper
+
+    if Paper.objects.count() >= args.papers:
+        print(f"  reusing the corpus in {data_dir} ({Paper.objects.count():,} papers)")
+    else:
+        times = build(args.papers, real, vectors, rng)
+        print("  build: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+    print(f"  load average {load()}")
 
     backend = get_backend()
     qvecs = {q: embed_query(q) for q in qs}
@@ -273,6 +289,7 @@ def main() -> None:
     print(f"  recall@10 of {name} vs exact: {statistics.mean(recall):.3f}")
     hybrid_ms = timed(lambda q: search(q), qs)
     print(line("hybrid search() incl. embedding", hybrid_ms))
+    print(line("  of which common words", timed(lambda q: search(q), qs[::3])))
     filtered_ms = timed(lambda q: search(q, Filters(category="stat.ML")), qs[:60])
     print(line("hybrid with a category filter", filtered_ms))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -281,7 +298,77 @@ def main() -> None:
         state_file = vectorindex.index_dir()
         size = sum(p.stat().st_size for p in state_file.glob("*.usearch"))
         db_size = Path(connection.settings_dict["NAME"]).stat().st_size
-        print(f"  vector index file {size / 2**20:.0f} MB, database {db_size / 2**20:.0f} MB")
+        lexical = sum(p.stat().st_size for p in lexical_index.base_dir().rglob("*") if p.is_file())
+        print(
+            f"  vector index file {size / 2**20:.0f} MB, lexical index {lexical / 2**20:.0f} MB, "
+            f"database {db_size / 2**20:.0f} MB"
+        )
+    print(f"  load average {load()}")
+    print("Serving process (opens the indexes, answers queries; nothing else loaded):")
+    sys.stdout.flush()
+    subprocess.run([sys.executable, __file__, "--serve", "--data-dir", str(data_dir),
+                    "--queries", str(args.queries), "--seed", str(args.seed)], check=True)  # fmt: skip
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def serve(args) -> None:
+    """What a web worker pays: open the indexes, embed queries, search. Warm: every query
+    runs once before the timed rounds (page cache, mapped files, the model)."""
+    from broadsheet.search import search
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.embedder import embed_query
+    from broadsheet.search.query import parse
+    from broadsheet.search.results import Filters
+
+    rng = random.Random(args.seed)
+    real, _, _ = load_real(Path(tempfile.gettempdir()) / "broadsheet-bench-cache")
+    qs = queries(real, rng, args.queries)
+    backend = get_backend()
+    t = time.perf_counter()
+    search("warm up")
+    print(
+        f"  first query (opens indexes, loads the model): {(time.perf_counter() - t) * 1000:.0f} ms"
+    )
+    for q in qs:
+        search(q)
+    print(f"  load average {load()}")
+    parsed = {q: parse(q) for q in qs}
+    vecs = {q: embed_query(q) for q in qs}
+    lexical_ms = timed(lambda q: backend.lexical(parsed[q], Filters(), 100), qs)
+    print(line("lexical (top 100)", lexical_ms))
+    print(
+        line(
+            "  of which common words",
+            timed(lambda q: backend.lexical(parsed[q], Filters(), 100), qs[::3]),
+        )
+    )
+    print(
+        line(
+            "semantic (top 100, no embedding)",
+            timed(lambda q: backend.semantic(vecs[q], Filters(), 100), qs),
+        )
+    )
+    hybrid_ms = timed(lambda q: search(q), qs)
+    print(line("hybrid search() incl. embedding", hybrid_ms))
+    print(line("  of which common words", timed(lambda q: search(q), qs[::3])))
+    print(
+        line(
+            "hybrid, category filter",
+            timed(lambda q: search(q, Filters(category="stat.ML")), qs[:60]),
+        )
+    )
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent, whose peak
+    # includes the exact matrix.
+    status = Path("/proc/self/status").read_text()
+    kb = {k: int(v.split()[0]) for k, v in (ln.split(":", 1) for ln in status.splitlines())
+          if k in ("VmHWM", "VmRSS")}  # fmt: skip
+    print(
+        f"  serving memory: peak RSS {kb['VmHWM'] / 1024:.0f} MB, now {kb['VmRSS'] / 1024:.0f} MB"
+    )
+    print(f"  load average {load()}")
 
 
 if __name__ == "__main__":

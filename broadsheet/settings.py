@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "broadsheet.front",
     "broadsheet.ingest",
     "broadsheet.search",
+    "broadsheet.api",
+    "ninja",  # only for its static files: the API docs page then loads no CDN script
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "broadsheet.api.cors.ReadOnlyCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -216,3 +219,9 @@ except (ValueError, AssertionError):
 
 # Search by meaning as well as by words (loads a 21 MB model on the first query).
 SEARCH_SEMANTIC = envbool("BROADSHEET_SEARCH_SEMANTIC", True)
+
+# API: requests per minute per IP (anonymous) and per token or member session.
+API_RATE_LIMIT_ANONYMOUS = envint("BROADSHEET_API_RATE_LIMIT_ANONYMOUS", 60, minimum=1)
+API_RATE_LIMIT_TOKEN = envint("BROADSHEET_API_RATE_LIMIT_TOKEN", 300, minimum=1)
+# How long feed readers and proxies may cache a feed, in seconds.
+FEED_MAX_AGE = envint("BROADSHEET_FEED_MAX_AGE", 300, minimum=0)

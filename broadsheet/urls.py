@@ -5,8 +5,8 @@ from django.urls import include, path, re_path
 
 from broadsheet.accounts import views as accounts
 from broadsheet.front import feed_views as feed
+from broadsheet.front import formats, submit_views
 from broadsheet.front import paper_views as paper
-from broadsheet.front import submit_views
 
 admin.site.site_header = "Broadsheet moderation"
 
@@ -17,8 +17,11 @@ urlpatterns = [
     re_path(r"^papers/month/(?P<month>[^/]+)$", feed.by_month, name="month"),
     path("papers/trending", feed.trending, name="trending"),
     path("submit", submit_views.submit_page, name="submit"),
+    path("", include("broadsheet.api.urls")),
+    path("feeds/", include("broadsheet.front.feeds")),
     # Paper ids may hold a slash (old-style arXiv ids such as hep-th/9901001).
     re_path(r"^papers/(?P<ref>.+)\.bib$", paper.paper_bib, name="paper-bib"),
+    re_path(r"^papers/(?P<ref>.+)\.md$", formats.paper_md, name="paper-md"),
     re_path(r"^papers/(?P<ref>.+)/upvote$", paper.upvote, name="upvote"),
     re_path(r"^papers/(?P<ref>.+)/comment$", paper.comment, name="comment"),
     re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),

@@ -19,7 +19,18 @@ _HTTP = re.compile(r"https?://[^\s<>()\"'{}\\]+", re.IGNORECASE)
 
 def clean_text(text: str | None) -> str:
     """Newlines and runs of spaces collapsed to one space; LaTeX left as written."""
-    return " ".join(text.split()) if text else ""
+    if not text:
+        return ""
+    if len(text) > 200:
+        # Long text is mostly clean already, or only hard-wrapped with single newlines (as
+        # arXiv abstracts are): checking that is several times cheaper than splitting it into
+        # words and joining them. Short text (names, titles) is as cheap to split as to check.
+        flat = text.replace("\n", " ")
+        # isprintable() is False for every whitespace character but the plain space (they
+        # are all control or separator characters), and much faster than a regex scan.
+        if "  " not in flat and flat[0] != " " and flat[-1] != " " and flat.isprintable():
+            return flat
+    return " ".join(text.split())
 
 
 def normalise_arxiv_id(text: str) -> tuple[str | None, int | None]:
@@ -29,6 +40,11 @@ def normalise_arxiv_id(text: str) -> tuple[str | None, int | None]:
     text = (text or "").strip()
     if len(text) > 200:
         return None, None
+    # The common case first, with one match: a bare new-style id (no URL or "arXiv:" prefix
+    # can match _NEW, so the answer is the same as below).
+    m = _NEW.fullmatch(text)
+    if m:
+        return m[1], int(m[2]) if m[2] else None
     m = _URL.fullmatch(text)
     if m:
         text = m[1]
@@ -43,6 +59,10 @@ def normalise_arxiv_id(text: str) -> tuple[str | None, int | None]:
 
 def find_links(text: str) -> tuple[str, str]:
     """(GitHub repository, project page) mentioned in an abstract or comment, or ''."""
+    if not text or "://" not in text:
+        # Both patterns need "://"; most abstracts have no link, and scanning them twice with
+        # case-insensitive patterns is a noticeable part of an import.
+        return "", ""
     github = ""
     m = _GITHUB.search(text or "")
     if m:

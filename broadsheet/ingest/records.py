@@ -23,6 +23,8 @@ MAX_URL = 500
 MAX_COMMENT = 5000
 MAX_JOURNAL_REF = 1000
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
+_HTTP_URL = re.compile(r"https?://[^\s/]+")
+_SLUG = re.compile(r"[-a-z0-9_]{1,120}")
 
 
 class Rejected(ValueError):
@@ -97,7 +99,7 @@ def _url(value: str, name: str) -> str:
         return ""
     if len(value) > MAX_URL:
         raise Rejected(f"{name} longer than {MAX_URL} characters")
-    if not re.match(r"https?://[^\s/]+", value):
+    if not _HTTP_URL.match(value):
         raise Rejected(f"{name} is not an http(s) URL: {value[:80]!r}")
     return value
 
@@ -134,14 +136,14 @@ def validate(rec: PaperRecord) -> PaperRecord:
         rec.doi = None
     if rec.slug is not None:
         rec.slug = rec.slug.strip() or None
-        if rec.slug and not re.fullmatch(r"[-a-z0-9_]{1,120}", rec.slug):
+        if rec.slug and not _SLUG.fullmatch(rec.slug):
             raise Rejected(f"invalid slug {rec.slug[:60]!r}")
     if not rec.arxiv_id and not rec.doi and not rec.slug:
         raise Rejected("no arXiv id, DOI or slug")
     rec.authors = [name for name in map(clean_text, rec.authors) if name]
     if len(rec.authors) > MAX_AUTHORS:
         raise Rejected(f"more than {MAX_AUTHORS} authors")
-    if any(len(a) > MAX_AUTHOR_NAME for a in rec.authors):
+    if rec.authors and max(map(len, rec.authors)) > MAX_AUTHOR_NAME:
         raise Rejected(f"an author name longer than {MAX_AUTHOR_NAME} characters")
     rec.categories = list(dict.fromkeys(c.strip() for c in rec.categories if c and c.strip()))
     rec.primary_category = (rec.primary_category or "").strip() or (
@@ -149,7 +151,7 @@ def validate(rec: PaperRecord) -> PaperRecord:
     )
     if rec.primary_category and rec.primary_category not in rec.categories:
         rec.categories.insert(0, rec.primary_category)
-    if any(len(c) > MAX_CATEGORY for c in rec.categories):
+    if rec.categories and max(map(len, rec.categories)) > MAX_CATEGORY:
         raise Rejected(f"a category longer than {MAX_CATEGORY} characters")
     rec.comment = clean_text(rec.comment)
     rec.journal_ref = clean_text(rec.journal_ref)

@@ -9,8 +9,11 @@ sources tell different parts of a paper (HF has no categories, arXiv no project 
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -28,7 +31,16 @@ FIELDS = (
     "published_at", "updated_at", "comment", "journal_ref", "abs_url", "pdf_url",
     "project_url", "github_repo", "author_count",
 )  # fmt: skip
-BATCH_SIZE = 1000
+# Records per transaction. Bigger batches spread each commit's fixed costs (the WAL
+# checkpoint, the search index's commit) and the index pages every batch rewrites (the
+# authorships' author_id index takes an insert per author in every batch) over more papers;
+# measured with bench/ingest.py, 5000 is well past the knee and still a small transaction.
+BATCH_SIZE = 5000
+# Values per `IN (...)` list: under SQLite's historical limit of 999 query parameters.
+IN_CHUNK = 900
+# Page cache for an import on SQLite (KiB, as PRAGMA cache_size takes it when negative):
+# the default 2 MB holds a small part of the indexes a batch inserts into.
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
 
 
 @dataclass
@@ -78,22 +90,23 @@ class Upserter:
 
     def run(self, items: Iterable[PaperRecord | Rejected], progress=None) -> Counts:
         batch: list[PaperRecord] = []
-        for item in items:
-            if progress is not None:
-                progress.update(1)
-            if isinstance(item, Rejected):
-                self.reject(str(item))
-                continue
-            try:
-                batch.append(validate(item))
-            except Rejected as e:
-                self.reject(f"{item.describe()}: {e}")
-                continue
-            if len(batch) >= self.batch_size:
+        with _import_page_cache():
+            for item in items:
+                if progress is not None:
+                    progress.update(1)
+                if isinstance(item, Rejected):
+                    self.reject(str(item))
+                    continue
+                try:
+                    batch.append(validate(item))
+                except Rejected as e:
+                    self.reject(f"{item.describe()}: {e}")
+                    continue
+                if len(batch) >= self.batch_size:
+                    self.store_safely(batch)
+                    batch = []
+            if batch:
                 self.store_safely(batch)
-                batch = []
-        if batch:
-            self.store_safely(batch)
         return self.counts
 
     def store_safely(self, records: list[PaperRecord]) -> None:
@@ -115,9 +128,9 @@ class Upserter:
         counts = Counts()
         with transaction.atomic():
             existing = self._existing(by_key.values())
-            new_papers: list[tuple[Paper, PaperRecord]] = []
+            new_records: list[PaperRecord] = []
             changed: list[Paper] = []
-            authors_to_set: list[tuple[Paper, list[str]]] = []
+            authors_to_set: list[tuple[int, list[str]]] = []
             for rec in by_key.values():
                 paper = existing.get(rec.key)
                 if rec.deleted:
@@ -129,20 +142,17 @@ class Upserter:
                         counts.unchanged += 1
                     continue
                 if paper is None:
-                    slug = rec.slug or (arxiv_slug(rec.arxiv_id) if rec.arxiv_id else "")
-                    paper = Paper(slug=slug, arxiv_id=rec.arxiv_id, **_values(rec))
-                    paper.source_upvotes = rec.source_upvotes or 0
-                    paper.hidden = rec.hidden
-                    new_papers.append((paper, rec))
+                    new_records.append(rec)
                     continue
                 if self._apply(paper, rec):
                     changed.append(paper)
                     if rec.authors and rec.authors != paper.author_names:
-                        authors_to_set.append((paper, rec.authors))
+                        authors_to_set.append((paper.pk, rec.authors))
                     counts.updated += 1
                 else:
                     counts.unchanged += 1
-            counts.new = self._create(new_papers)
+            new_ids = self._create(new_records)
+            counts.new = len(new_ids)
             if changed:
                 for p in changed:
                     p.modified = timezone.now()
@@ -150,9 +160,12 @@ class Upserter:
                     changed, [*FIELDS, "source_upvotes", "hidden", "modified"], batch_size=500
                 )
             self._set_authors(authors_to_set, replace=True)
-            self._set_authors([(p, rec.authors) for p, rec in new_papers if rec.authors])
-            counts.listed = self._list(by_key.values(), existing, new_papers)
-            ids = {p.pk for p in changed} | {p.pk for p, _ in new_papers}
+            self._set_authors(
+                [(new_ids[rec.key], rec.authors) for rec in new_records if rec.authors]
+            )
+            paper_ids = {key: p.pk for key, p in existing.items()} | new_ids
+            counts.listed = self._list(by_key.values(), paper_ids)
+            ids = {p.pk for p in changed} | set(new_ids.values())
             if ids:
                 # Inside the batch's transaction: the search index commits with the papers.
                 papers_changed.send(sender=Paper, paper_ids=sorted(ids))
@@ -166,16 +179,17 @@ class Upserter:
             ("doi:", "doi", [r.doi for r in records if not r.arxiv_id and r.doi]),
             ("slug:", "slug", [r.slug for r in records if not r.arxiv_id and not r.doi]),
         ):
-            if values:
-                for p in Paper.objects.filter(**{f"{name}__in": values}):
+            for chunk in _chunks(values):
+                for p in Paper.objects.filter(**{f"{name}__in": chunk}):
                     found[prefix + getattr(p, name)] = p
         if found:
             names: dict[int, list[str]] = {}
-            rows = Authorship.objects.filter(paper__in=list(found.values())).order_by(
-                "paper_id", "position"
-            )
-            for paper_id, name in rows.values_list("paper_id", "author__name"):
-                names.setdefault(paper_id, []).append(name)
+            for chunk in _chunks([p.pk for p in found.values()]):
+                rows = Authorship.objects.filter(paper_id__in=chunk).order_by(
+                    "paper_id", "position"
+                )
+                for paper_id, name in rows.values_list("paper_id", "author__name"):
+                    names.setdefault(paper_id, []).append(name)
             for p in found.values():
                 p.author_names = names.get(p.pk, [])
         return found
@@ -207,58 +221,72 @@ class Upserter:
             changed = True
         return changed
 
-    def _create(self, new_papers: list[tuple[Paper, PaperRecord]]) -> int:
-        if not new_papers:
-            return 0
+    def _create(self, records: list[PaperRecord]) -> dict[str, int]:
+        """Insert papers for new records; returns their ids by record key."""
+        if not records:
+            return {}
         from broadsheet.papers.slugs import unique_slug
 
-        used = {p.slug for p, _ in new_papers if p.slug}
-        for paper, rec in new_papers:
-            if not paper.slug:  # DOI-only papers: a slug from the title (rare, slow path)
-                paper.slug = unique_slug(
+        slugs = [rec.slug or (arxiv_slug(rec.arxiv_id) if rec.arxiv_id else "") for rec in records]
+        used = set(filter(None, slugs))
+        for i, rec in enumerate(records):
+            if not slugs[i]:  # DOI-only papers: a slug from the title (rare, slow path)
+                slugs[i] = unique_slug(
                     rec.title, lambda s: s in used or Paper.objects.filter(slug=s).exists()
                 )
-                used.add(paper.slug)
-        self._insert_papers([p for p, _ in new_papers])
-        return len(new_papers)
+                used.add(slugs[i])
+        ids = self._insert_papers(records, slugs)
+        return {rec.key: ids[slug] for rec, slug in zip(records, slugs, strict=True)}
 
-    def _insert_papers(self, papers: list[Paper]) -> None:
-        """Insert new papers with executemany and read their ids back by slug.
+    def _insert_papers(self, records: list[PaperRecord], slugs: list[str]) -> dict[str, int]:
+        """Insert new papers with one executemany; returns their ids by slug.
 
-        Paper.objects.bulk_create spends most of an import preparing each field of each
-        instance; here only datetimes and JSON need adapting (see bench/ingest.py)."""
-        now = timezone.now()
-        fields = [f for f in Paper._meta.concrete_fields if not f.primary_key]
+        Rows are built straight from the records: a Paper instance per record (and
+        bulk_create preparing each of its fields) costs more than the insert itself, and
+        only datetimes and JSON need adapting. The ids are read back by slug (unique), which
+        holds whatever else is writing; rowids counted from cursor.lastrowid would not."""
         ops = connection.ops
-        adapt = {}
+        fields = [f for f in Paper._meta.concrete_fields if not f.primary_key]
+        adapters = {}
         for f in fields:
             kind = f.get_internal_type()
             if kind == "DateTimeField":
-                adapt[f.attname] = ops.adapt_datetimefield_value
+                adapters[f.attname] = ops.adapt_datetimefield_value
             elif kind == "JSONField":
-                adapt[f.attname] = lambda v, f=f: ops.adapt_json_value(v, f.encoder)
-        for p in papers:
-            p.created = p.modified = now
-        rows = [
-            tuple(
-                adapt[f.attname](getattr(p, f.attname))
-                if f.attname in adapt
-                else getattr(p, f.attname)
-                for f in fields
+                adapters[f.attname] = functools.partial(ops.adapt_json_value, encoder=f.encoder)
+        # Values the same for every row of the batch, adapted once: the timestamps, and the
+        # defaults of the fields no record sets (github_stars, upvote_count).
+        now = timezone.now()
+        per_record = {*FIELDS, "slug", "arxiv_id", "source_upvotes", "hidden"}
+        same = {f.attname: f.get_default() for f in fields if f.attname not in per_record}
+        same.update(created=now, modified=now)
+        same = {name: adapters[name](v) if name in adapters else v for name, v in same.items()}
+        adapt_each = [(name, a) for name, a in adapters.items() if name in per_record]
+        row_of = operator.itemgetter(*(f.attname for f in fields))
+        rows = []
+        for rec, slug in zip(records, slugs, strict=True):
+            values = _values(rec)  # what Paper(slug=..., **_values(rec)) would hold
+            values.update(
+                same,
+                slug=slug,
+                arxiv_id=rec.arxiv_id,
+                source_upvotes=rec.source_upvotes or 0,
+                hidden=rec.hidden,
             )
-            for p in papers
-        ]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+            for name, adapt in adapt_each:
+                values[name] = adapt(values[name])
+            rows.append(row_of(values))
+        table = Paper._meta.db_table
+        names = ", ".join(ops.quote_name(f.column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
+        ids: dict[str, int] = {}
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {Paper._meta.db_table} ({columns}) VALUES ({marks})", rows
-            )
-        ids = dict(
-            Paper.objects.filter(slug__in=[p.slug for p in papers]).values_list("slug", "id")
-        )
-        for p in papers:
-            p.pk = ids[p.slug]
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            for chunk in _chunks(slugs):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"SELECT slug, id FROM {table} WHERE slug IN ({marks})", chunk)
+                ids.update(cursor.fetchall())
+        return ids
 
     def _author_ids(self, names: set[str]) -> dict[str, int]:
         missing = [n for n in names if n not in self.author_ids]
@@ -268,13 +296,15 @@ class Upserter:
             self.author_ids.update(Author.objects.filter(name__in=chunk).values_list("name", "id"))
         return self.author_ids
 
-    def _set_authors(self, items: list[tuple[Paper, list[str]]], replace: bool = False) -> None:
+    def _set_authors(self, items: list[tuple[int, list[str]]], replace: bool = False) -> None:
+        """Store the authors, in order, of (paper id, names) pairs."""
         if not items:
             return
         ids = self._author_ids({name for _, names in items for name in names})
         if replace:
-            Authorship.objects.filter(paper__in=[p for p, _ in items]).delete()
-        rows = [(paper.pk, ids[name], i) for paper, names in items for i, name in enumerate(names)]
+            for chunk in _chunks([paper_id for paper_id, _ in items]):
+                Authorship.objects.filter(paper_id__in=chunk).delete()
+        rows = [(pid, ids[name], i) for pid, names in items for i, name in enumerate(names)]
         # Plain executemany: authorships are most of the rows an import writes, and building
         # a model instance for each costs more than the insert itself (see bench/ingest.py).
         table = Authorship._meta.db_table
@@ -283,30 +313,62 @@ class Upserter:
                 f"INSERT INTO {table} (paper_id, author_id, position) VALUES (%s, %s, %s)", rows
             )
 
-    def _list(self, records, existing, new_papers) -> int:
+    def _list(self, records, paper_ids: dict[str, int]) -> int:
         """Put papers on a feed day when the source says so (Hugging Face daily papers)."""
         wanted = [r for r in records if r.listing_day]
         if not wanted:
             return 0
-        papers = {rec.key: p for p, rec in new_papers}
-        papers.update(existing)
-        listed = set(
-            Listing.objects.filter(paper__in=[papers[r.key] for r in wanted]).values_list(
-                "paper_id", flat=True
+        listed = set()
+        for chunk in _chunks([paper_ids[r.key] for r in wanted]):
+            listed.update(
+                Listing.objects.filter(paper_id__in=chunk).values_list("paper_id", flat=True)
             )
-        )
         rows = [
             Listing(
-                paper=papers[r.key],
+                paper_id=paper_ids[r.key],
                 day=r.listing_day,
                 submitted_at=r.listed_at or timezone.now(),
                 source=r.listing_source,
             )
             for r in wanted
-            if papers[r.key].pk not in listed
+            if paper_ids[r.key] not in listed
         ]
         Listing.objects.bulk_create(rows, ignore_conflicts=True)
         return len(rows)
+
+
+@contextmanager
+def _import_page_cache():
+    """On SQLite, a bigger page cache on this connection while records are stored.
+
+    Every batch inserts into the same indexes (arXiv id, slug, the authorships' author_id,
+    which takes an entry per author of every paper); with SQLite's default 2 MB cache their
+    pages are read back from the OS for every batch once the database passes ~100k papers.
+    Per connection, so it touches nothing else; put back afterwards, never made smaller."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_size")
+        page_size = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+    # A negative cache_size is in KiB, a positive one in pages.
+    if (-before * 1024 if before < 0 else before * page_size) >= SQLITE_IMPORT_CACHE_KIB * 1024:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _chunks(values: list, size: int = IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def upsert(

@@ -2,7 +2,8 @@
 
 1. parse the query (our syntax; filters from it narrow the form's filters)
 2. pins: an arXiv id, DOI or slug typed as the whole query; later an exact title
-3. lexical list (BM25 / ts_rank_cd) and semantic list (nearest vectors), both filtered
+3. lexical list (BM25 in tantivy / ts_rank_cd) and semantic list (nearest vectors), both
+   filtered
 4. nothing lexical? the typo fallback (spelling correction / trigram titles)
 5. reciprocal-rank fusion, k = 60: score = sum over lists of 1 / (60 + rank)
 """

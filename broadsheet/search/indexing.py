@@ -26,7 +26,10 @@ from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
 
 log = logging.getLogger("broadsheet.search")
 
-INDEX_BATCH = 1000
+# Papers per transaction (and per lexical-index commit). As large as an ingest batch
+# (upsert.BATCH_SIZE), so each batch's `papers_changed` is indexed in one pass: an index
+# commit has a fixed cost, and five small commits cost much more than one large one.
+INDEX_BATCH = 5000
 EMBED_CHUNK = 256  # vectors written per transaction
 SYNC_EVERY = 50_000  # a new vector-index generation this often during a long embed run
 

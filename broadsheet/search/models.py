@@ -4,7 +4,7 @@ current (SQLite mode).
 Titles and abstracts stay in papers_paper (the source of truth); a document adds what search
 needs besides: the authors as one string, the vector, and (PostgreSQL only, added by the
 migration and invisible to the ORM) the weighted `tsv` column. On SQLite the lexical index is
-the FTS5 table `search_fts`, also made by the migration.
+a tantivy folder beside the database (lexical_index.py), named by LexicalIndexState.
 """
 
 from __future__ import annotations
@@ -53,3 +53,22 @@ class VectorIndexState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.count} vectors)"
+
+
+class LexicalIndexState(models.Model):
+    """Which tantivy folder is the SQLite-mode lexical index (a single row).
+
+    Written in the transaction of the first batch indexed into a new folder, so a database
+    whose first batch rolled back (or a fresh database beside an old folder) never reads
+    documents it does not hold.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    dirname = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "search_lexical_index"
+
+    def __str__(self) -> str:
+        return self.dirname

@@ -1,5 +1,6 @@
 """Our query language, parsed into a small tree that each backend renders with every user
-token escaped. No user text ever reaches FTS5's MATCH or PostgreSQL's to_tsquery unquoted.
+token escaped or built into a query object: no user text ever reaches tantivy's query parser
+or PostgreSQL's to_tsquery unquoted.
 
     sparse autoencoders          both words (anywhere: title, abstract, authors)
     "causal discovery"           the phrase

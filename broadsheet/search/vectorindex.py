@@ -84,10 +84,14 @@ def _state():
 def current() -> tuple[object | None, int]:
     """The current generation as a memory-mapped index (or None), and its size."""
 
-    state = _state()
-    if state is None or not state.count:
+    # Raw SQL: this runs twice per query, and the ORM would cost more than the read.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT filename, count FROM search_vector_index WHERE id = 1")
+        row = cursor.fetchone()
+    if row is None or not row[1]:
         return None, 0
-    path = str(index_dir() / state.filename)
+    filename, count = row
+    path = str(index_dir() / filename)
     index = _cache.get(path)
     if index is None:
         with _cache_lock:
@@ -100,7 +104,7 @@ def current() -> tuple[object | None, int]:
                 index.expansion_search = EXPANSION_SEARCH
                 _cache.clear()  # drop the old generation's mapping
                 _cache[path] = index
-    return index, state.count
+    return index, count
 
 
 def search(vector: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -1,10 +1,9 @@
-"""SQLite mode: FTS5 for words, a usearch file for meaning.
+"""SQLite mode: a tantivy index for words, a usearch file for meaning.
 
-`search_fts` (made by the migration) is a regular FTS5 table over title, abstract and
-authors with rowid = paper id and the porter + unicode61 tokenizer; `search_fts_vocab` reads
-its vocabulary, which the spelling fallback searches. Every user token reaches MATCH as a
-double-quoted FTS5 string (inner quotes doubled), so FTS5 syntax in a query (NEAR, *, ^,
-column names, AND/OR/NOT) is just text.
+Both are folders beside the database, derived from it (lexical_index.py, vectorindex.py).
+The lexical query is built from our query tree with tantivy term/phrase/boolean queries, so
+no user text is ever parsed as query syntax. Every hit is checked against the database
+(hidden papers, filters) before it is returned.
 """
 
 from __future__ import annotations
@@ -17,46 +16,15 @@ from collections.abc import Sequence
 import numpy as np
 from django.db import connection
 
-from broadsheet.search import vectorindex
+from broadsheet.search import lexical_index, vectorindex
 from broadsheet.search.backends.base import Backend, Ranked, in_list
 from broadsheet.search.fields import from_blob
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
-# bm25() column weights: title above abstract above authors.
-BM25 = "bm25(search_fts, 10.0, 3.0, 2.0)"
 DEEPEST = 20_000  # candidates fetched at most before filtering the slow way
 EXACT_FILTERED_MAX = 10_000  # a filtered set this small is searched exactly, vector by vector
-
-
-def fts_string(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def fts_term(term: Term) -> str:
-    s = fts_string(term.text)
-    return f"title : {s}" if term.title_only else s
-
-
-def fts_clause(clause: list[Term]) -> str:
-    if len(clause) == 1:
-        return fts_term(clause[0])
-    return "(" + " OR ".join(fts_term(t) for t in clause) + ")"
-
-
-def fts_all(clauses: list[list[Term]]) -> str:
-    return " AND ".join(fts_clause(c) for c in clauses)
-
-
-def fts_any(terms: list[Term]) -> str:
-    return " OR ".join(fts_term(t) for t in terms)
-
-
-def fts_query(query: Query) -> str:
-    expr = fts_all(query.clauses)
-    if query.excluded:
-        expr = f"({expr}) NOT ({fts_any(query.excluded)})"
-    return expr
+REBUILD_BATCH = 10_000
 
 
 class SQLiteBackend(Backend):
@@ -65,27 +33,38 @@ class SQLiteBackend(Backend):
     # Indexing ----------------------------------------------------------------------------
 
     def forget(self, paper_ids: Sequence[int]) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM search_fts WHERE rowid IN {in_list(paper_ids)}")
+        lexical_index.remove(paper_ids)
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
-        ids = in_list(paper_ids)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM search_fts WHERE rowid IN {ids}")
-            cursor.execute(
-                "INSERT INTO search_fts (rowid, title, abstract, authors) "
-                "SELECT p.id, p.title, p.abstract, d.authors FROM papers_paper p "
-                f"JOIN search_document d ON d.paper_id = p.id WHERE p.id IN {ids}"
-            )
+        lexical_index.write(paper_ids)
 
     def prune(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM search_fts WHERE rowid NOT IN (SELECT paper_id FROM search_document)"
-            )
-            cursor.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+            cursor.execute("SELECT paper_id FROM search_document")
+            lexical_index.keep_only([r[0] for r in cursor.fetchall()])
+
+    def rebuild_lexical_if_missing(self) -> int:
+        """Index every document when no lexical index was ever written (a database that
+        predates the tantivy index, or a lost folder): `broadsheet embed` catches up."""
+        if lexical_index.searcher() is not None:
+            return 0
+        done, last = 0, -1
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT paper_id FROM search_document WHERE paper_id > %s "
+                    "ORDER BY paper_id LIMIT %s",
+                    [last, REBUILD_BATCH],
+                )
+                ids = [r[0] for r in cursor.fetchall()]
+            if not ids:
+                return done
+            lexical_index.write(ids)
+            done += len(ids)
+            last = ids[-1]
 
     def sync_vectors(self, full: bool = False) -> None:
+        self.rebuild_lexical_if_missing()
         vectorindex.sync(full=full)
 
     def has_vectors(self) -> bool:
@@ -93,102 +72,86 @@ class SQLiteBackend(Backend):
 
     # Words -------------------------------------------------------------------------------
 
-    def lexical(self, query: Query, filters: Filters, limit: int) -> Ranked:
-        if not query.positive:
-            return []
-        match = fts_query(query)
-        where, params = self.filter_sql(filters)
-        fetch = limit + 50 if not filters else limit * self.overfetch
-        with connection.cursor() as cursor:
-            while True:
-                # FTS5 ranks inside the virtual table and stops at `fetch`; the join then
-                # drops hidden and filtered-out papers. Too few left: fetch deeper.
-                cursor.execute(
-                    f"SELECT m.rowid, m.r FROM (SELECT rowid, {BM25} AS r FROM search_fts "
-                    "WHERE search_fts MATCH %s ORDER BY r LIMIT %s) m "
-                    f"JOIN papers_paper p ON p.id = m.rowid WHERE p.hidden = %s{where} "
-                    "ORDER BY m.r LIMIT %s",
-                    [match, fetch, False, *params, limit],
-                )
-                rows = cursor.fetchall()
-                if len(rows) >= limit or fetch >= DEEPEST:
-                    break
-                cursor.execute(
-                    "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH %s "
-                    "LIMIT %s) t",
-                    [match, fetch],
-                )
-                if cursor.fetchone()[0] < fetch:
-                    break  # every match was seen
-                fetch *= 8
-            if len(rows) < limit and fetch >= DEEPEST:
-                # A very selective filter over a very common word: join everything.
-                cursor.execute(
-                    f"SELECT f.rowid, {BM25} AS r FROM search_fts f "
-                    "JOIN papers_paper p ON p.id = f.rowid "
-                    f"WHERE search_fts MATCH %s AND p.hidden = %s{where} ORDER BY r LIMIT %s",
-                    [match, False, *params, limit],
-                )
-                rows = cursor.fetchall()
-        # bm25() is lower-is-better; flip it so every score is higher-is-better.
-        return [(pid, -rank) for pid, rank in rows]
-
-    def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
-        if not query.positive:
-            return 0
+    def _visible(self, ids: Sequence[int], filters: Filters) -> set[int]:
+        """The ids that are visible papers passing the filters (the database decides)."""
+        if not ids:
+            return set()
         where, params = self.filter_sql(filters)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM search_fts f JOIN papers_paper p "
-                f"ON p.id = f.rowid WHERE search_fts MATCH %s AND p.hidden = %s{where} "
-                "LIMIT %s) t",
-                [fts_query(query), False, *params, cap],
+                f"SELECT p.id FROM papers_paper p WHERE p.id IN {in_list(ids)} "
+                f"AND p.hidden = %s{where}",
+                [False, *params],
             )
-            return cursor.fetchone()[0]
+            return {r[0] for r in cursor.fetchall()}
+
+    def lexical(self, query: Query, filters: Filters, limit: int) -> Ranked:
+        if not query.positive:
+            return []
+        wanted = lexical_index.build(query, filters)
+        if wanted is None:
+            return []
+        # Dates and category are filtered in the index; hidden papers and author names
+        # only in the database, so fetch a little more than asked, and deeper if need be.
+        fetch = limit + 20 if not filters.authors else limit * self.overfetch
+        while True:
+            hits = lexical_index.search(wanted, fetch)
+            keep = self._visible([pid for pid, _ in hits], filters)
+            rows = [h for h in hits if h[0] in keep][:limit]
+            if len(rows) >= limit or len(hits) < fetch:
+                return rows  # enough, or every match was seen
+            if fetch >= DEEPEST:
+                break
+            fetch *= 8
+        # A selective author filter over common words: search only the papers it allows.
+        where, params = self.filter_sql(filters)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.id FROM papers_paper p WHERE p.hidden = %s{where} LIMIT %s",
+                [False, *params, DEEPEST + 1],
+            )
+            allowed = [r[0] for r in cursor.fetchall()]
+        if len(allowed) > DEEPEST:
+            return rows
+        return lexical_index.search(lexical_index.restrict(wanted, allowed), limit)
+
+    def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
+        """How many papers match (an estimate: hidden papers are counted)."""
+        if not query.positive:
+            return 0
+        wanted = lexical_index.build(query, filters)
+        return min(cap, lexical_index.count(wanted)) if wanted is not None else 0
 
     def matching(
         self, ids: Sequence[int], required: list[list[Term]], excluded: list[Term]
     ) -> set[int]:
         keep = set(ids)
-        if not keep:
-            return keep
-        with connection.cursor() as cursor:
-            for expr, wanted in ((fts_all(required), True), (fts_any(excluded), False)):
-                if not expr:
-                    continue
-                cursor.execute(
-                    "SELECT rowid FROM search_fts WHERE search_fts MATCH %s "
-                    f"AND rowid IN {in_list(sorted(keep))}",
-                    [expr],
-                )
-                found = {r[0] for r in cursor.fetchall()}
-                keep = keep & found if wanted else keep - found
+        for wanted, query in ((True, lexical_index.clauses_query(required)),
+                              (False, lexical_index.any_query(excluded))):  # fmt: skip
+            if not keep:
+                break
+            if query is None:
+                if wanted and required:
+                    return set()  # a required clause with no searchable words
+                continue
+            hits = lexical_index.search(lexical_index.restrict(query, sorted(keep)), len(keep))
+            found = {pid for pid, _ in hits}
+            keep = keep & found if wanted else keep - found
         return keep
 
     def fuzzy(self, query: Query, filters: Filters, limit: int) -> tuple[Ranked, str | None]:
         """Correct unknown words against the index's own vocabulary, then search again.
 
-        Cheaper than a trigram index over titles at arXiv scale (the vocabulary is a B-tree
-        range read on the word's first two letters) and corrects abstract words too."""
+        Cheaper than a trigram index over titles at arXiv scale (the vocabulary is a range
+        read of the term dictionary on the word's first two letters) and corrects abstract
+        words too."""
         replacements: dict[str, str] = {}
-        with connection.cursor() as cursor:
-            for word in dict.fromkeys(query.plain_words):
-                if len(word) < 4 or word.isdigit():
-                    continue
-                cursor.execute(
-                    "SELECT 1 FROM search_fts WHERE search_fts MATCH %s LIMIT 1",
-                    [fts_string(word)],
-                )
-                if cursor.fetchone():
-                    continue  # a known word
-                cursor.execute(
-                    "SELECT term, doc FROM search_fts_vocab WHERE term >= %s AND term < %s "
-                    "LIMIT 50000",
-                    [word[:2], word[:2] + "\U0010ffff"],
-                )
-                best = _closest(word, cursor.fetchall())
-                if best:
-                    replacements[word] = best
+        for word in dict.fromkeys(query.plain_words):
+            if len(word) < 4 or word.isdigit() or lexical_index.known(word):
+                continue
+            best = _closest(word, lexical_index.vocabulary(word[:2]))
+            if best:
+                replacements[word] = best
         if not replacements:
             return [], None
         corrected = query.with_words_replaced(replacements)

@@ -1,0 +1,73 @@
+"""Fetching papers and listings with everything a serialiser reads, in a fixed number of
+queries whatever the count (no per-item queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+
+from broadsheet.papers.models import Authorship, Comment, Listing, Paper
+
+MAX_REF = 200
+
+
+def _comment_count():
+    return Coalesce(
+        Subquery(
+            Comment.objects.filter(paper=OuterRef("pk"), hidden=False)
+            .order_by()
+            .values("paper")
+            .annotate(n=Count("id"))
+            .values("n")
+        ),
+        0,
+    )
+
+
+def papers_for_output():
+    """Visible papers with authors, listing (and its submitter) and comment count."""
+    return (
+        Paper.objects.visible()
+        .select_related("listing", "listing__submitted_by")
+        .prefetch_related(
+            Prefetch(
+                "authorships",
+                queryset=Authorship.objects.select_related("author").order_by("position"),
+            )
+        )
+        .annotate(comment_count=_comment_count())
+    )
+
+
+def papers_in_order(ids: Iterable[int]) -> list[Paper]:
+    ids = list(ids)
+    found = papers_for_output().in_bulk(ids)
+    return [found[i] for i in ids if i in found]
+
+
+def get_paper(ref: str) -> Paper | None:
+    """A visible paper by arXiv id (with or without a version), or slug."""
+    # PostgreSQL refuses NUL in text parameters; no id or slug holds one or is this long.
+    if not ref or len(ref) > MAX_REF or "\x00" in ref:
+        return None
+    papers = papers_for_output()
+    paper = papers.by_ref(ref).first()
+    if paper is None and (base := _versionless(ref)) is not None:
+        paper = papers.filter(arxiv_id=base).first()
+    return paper
+
+
+def _versionless(ref: str) -> str | None:
+    head, sep, version = ref.rpartition("v")
+    return head if sep and head and version.isascii() and version.isdigit() else None
+
+
+def visible_listing(paper: Paper) -> Listing | None:
+    """The paper's listing, unless there is none or a moderator hid it."""
+    try:
+        listing = paper.listing
+    except Listing.DoesNotExist:
+        return None
+    return None if listing.hidden else listing

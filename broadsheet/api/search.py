@@ -1,0 +1,132 @@
+"""The one search call the API and the feeds make.
+
+It uses `broadsheet.search.search` (hybrid lexical + semantic, built in the search app) when
+that can be imported, and otherwise a plain case-insensitive match of every query word in the
+title or abstract, so the API and feeds work before (or without) the search app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from broadsheet.papers.models import Paper
+
+MAX_QUERY = 250
+
+
+@dataclass(frozen=True)
+class Found:
+    paper: Paper
+    # HTML-safe text with <mark> around matched words, when the engine gives them.
+    title_html: str | None = None
+    snippet_html: str | None = None
+
+
+@dataclass(frozen=True)
+class Results:
+    hits: list[Found]
+    total: int  # at least offset + len(hits); the engine's estimate
+    engine: str  # "search" or "fallback"
+
+
+def _engine() -> Callable | None:
+    try:
+        from broadsheet.search import search
+    except ImportError:
+        return None
+    return search
+
+
+def category_q(category: str, field: str = "") -> Q:
+    """Papers in an arXiv category (`cs.CL`, `hep-th`) or in any category of an archive
+    (`cs` matches cs.CL, cs.LG, ...).
+
+    Categories are a JSON list; a substring match on its text works on both databases
+    (SQLite has no JSON `contains` lookup). The quotes anchor it to whole entries.
+    """
+    q = Q(**{f"{field}primary_category__iexact": category}) | Q(
+        **{f"{field}categories__icontains": f'"{category}"'}
+    )
+    if "." not in category:
+        q |= Q(**{f"{field}categories__icontains": f'"{category}.'})
+    return q
+
+
+# Bounds at the calendar's ends are no bounds, and converting them to times overflows.
+_NO_BOUND_BEFORE = dt.date(1, 1, 3)
+_NO_BOUND_AFTER = dt.date(9999, 12, 29)
+
+
+def published_between(papers, after: dt.date | None, before: dt.date | None, field: str = ""):
+    """Papers published on or after `after` and on or before `before` (days in the site's
+    time zone; either may be None)."""
+
+    def start_of(day: dt.date) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+    if after and _NO_BOUND_BEFORE < after < _NO_BOUND_AFTER:
+        papers = papers.filter(**{f"{field}published_at__gte": start_of(after)})
+    if before and _NO_BOUND_BEFORE < before < _NO_BOUND_AFTER:
+        next_day = before + dt.timedelta(days=1)
+        papers = papers.filter(**{f"{field}published_at__lt": start_of(next_day)})
+    return papers
+
+
+def fallback_search(
+    query: str,
+    *,
+    limit: int,
+    offset: int = 0,
+    category: str | None = None,
+    after: dt.date | None = None,
+    before: dt.date | None = None,
+) -> Results:
+    papers = Paper.objects.visible()
+    for word in query.split()[:20]:
+        papers = papers.filter(Q(title__icontains=word) | Q(abstract__icontains=word))
+    if category:
+        papers = papers.filter(category_q(category))
+    papers = published_between(papers, after, before)
+    page = list(papers.order_by("-published_at", "-id")[offset : offset + limit + 1])
+    total = offset + len(page) if len(page) <= limit else papers.count()
+    return Results([Found(p) for p in page[:limit]], total, "fallback")
+
+
+def search_papers(
+    query: str,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    category: str | None = None,
+    after: dt.date | None = None,
+    before: dt.date | None = None,
+) -> Results:
+    """Visible papers matching `query` (cut to MAX_QUERY characters), best first."""
+    query = query.replace("\x00", "")[:MAX_QUERY].strip()
+    if not query:
+        return Results([], 0, "none")
+    engine = _engine()
+    if engine is None:
+        return fallback_search(
+            query, limit=limit, offset=offset, category=category, after=after, before=before
+        )
+    from broadsheet.search import Filters
+
+    filters = Filters(after=after, before=before, category=category or None)
+    result = engine(query, filters, limit, offset)
+    hits = [Found(h.paper, h.title_html, h.snippet_html) for h in result.hits]
+    return Results(hits, max(result.total, offset + len(hits)), "search")
+
+
+def related_papers(paper: Paper, k: int = 5) -> list[Paper]:
+    """Papers like this one, from the search app (nearest abstracts); none without it."""
+    try:
+        from broadsheet.search import related
+    except ImportError:
+        return []
+    return related(paper, k=k)

@@ -1,0 +1,128 @@
+"""/api/v1/papers, /api/v1/search and votes."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+
+from broadsheet.api.callers import ApiError
+from broadsheet.api.loaders import get_paper, papers_for_output, papers_in_order
+from broadsheet.api.search import (
+    category_q,
+    published_between,
+    related_papers,
+    search_papers,
+)
+from broadsheet.api.v1.auth import READ, WRITE
+from broadsheet.api.v1.pagination import link_header
+from broadsheet.api.v1.params import PaperFilters, RelatedParams, SearchParams
+from broadsheet.api.v1.schemas import ErrorOut, PaperOut, PaperPage, SearchPage, VoteOut
+from broadsheet.api.v1.serialise import paper_out
+from broadsheet.papers import votes
+
+router = Router(tags=["papers"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+WRITE_ERRORS = ERRORS | {403: ErrorOut}
+
+
+def _paper_or_404(ref: str):
+    paper = get_paper(ref)
+    if paper is None:
+        raise ApiError("Paper not found.", 404)
+    return paper
+
+
+@router.get("/papers", response={200: PaperPage, **ERRORS}, auth=READ)
+def list_papers(request: HttpRequest, response: HttpResponse, filters: Query[PaperFilters]):
+    """Papers in the corpus, newest first."""
+    papers = papers_for_output()
+    if filters.category:
+        papers = papers.filter(category_q(filters.category))
+    papers = published_between(papers, filters.after, filters.before)
+    if filters.listed is not None:
+        papers = papers.filter(listing__isnull=not filters.listed)
+        if filters.listed:
+            papers = papers.filter(listing__hidden=False)
+    total = papers.count()
+    start, limit = filters.offset, filters.limit
+    page = papers.order_by(F("published_at").desc(nulls_last=True), "-id")[start : start + limit]
+    link_header(request, response, total=total, limit=limit, offset=start)
+    return {
+        "items": [paper_out(request, p) for p in page],
+        "total": total,
+        "limit": limit,
+        "offset": start,
+    }
+
+
+@router.get("/search", response={200: SearchPage, **ERRORS}, auth=READ)
+def search(request: HttpRequest, response: HttpResponse, params: Query[SearchParams]):
+    """Search the corpus (hybrid lexical + semantic when the search app is installed)."""
+    results = search_papers(
+        params.q,
+        limit=params.limit,
+        offset=params.offset,
+        category=params.category,
+        after=params.after,
+        before=params.before,
+    )
+    hits = results.hits
+    papers = {p.pk: p for p in papers_in_order(h.paper.pk for h in hits)}
+    link_header(request, response, total=results.total, limit=params.limit, offset=params.offset)
+    return {
+        "query": params.q,
+        "items": [
+            {
+                "paper": paper_out(request, papers[h.paper.pk]),
+                "titleHtml": h.title_html,
+                "snippetHtml": h.snippet_html,
+            }
+            for h in hits
+            if h.paper.pk in papers
+        ],
+        "total": results.total,
+        "limit": params.limit,
+        "offset": params.offset,
+    }
+
+
+def _vote(request: HttpRequest, ref: str, add: bool) -> dict:
+    paper = _paper_or_404(ref)
+    user = request.auth.user
+    try:
+        votes.check_vote_rate(user)
+    except votes.RateLimited:
+        raise ApiError(
+            "You are voting too fast. Wait a minute and try again.", 429, {"Retry-After": "60"}
+        ) from None
+    result = votes.add_upvote(user, paper) if add else votes.remove_upvote(user, paper)
+    return {"upvoted": result.upvoted, "votes": result.votes}
+
+
+# Registered before GET /papers/{ref}: a path parameter may hold slashes (hep-th/9901001).
+@router.post("/papers/{path:ref}/upvote", response={200: VoteOut, **WRITE_ERRORS}, auth=WRITE)
+def upvote(request: HttpRequest, ref: str):
+    """Upvote a paper (a second upvote changes nothing)."""
+    return _vote(request, ref, add=True)
+
+
+@router.delete("/papers/{path:ref}/upvote", response={200: VoteOut, **WRITE_ERRORS}, auth=WRITE)
+def remove_upvote(request: HttpRequest, ref: str):
+    """Withdraw your upvote (withdrawing none changes nothing)."""
+    return _vote(request, ref, add=False)
+
+
+@router.get("/papers/{path:ref}/related", response={200: list[PaperOut], **ERRORS}, auth=READ)
+def related(request: HttpRequest, ref: str, params: Query[RelatedParams]):
+    """Papers like this one (nearest abstracts); empty without the search app."""
+    paper = _paper_or_404(ref)
+    ids = [p.pk for p in related_papers(paper, k=params.limit)]
+    return [paper_out(request, p) for p in papers_in_order(ids)]
+
+
+@router.get("/papers/{path:ref}", response={200: PaperOut, **ERRORS}, auth=READ)
+def get_paper_view(request: HttpRequest, ref: str):
+    """A paper by arXiv id (with or without version) or slug."""
+    return paper_out(request, _paper_or_404(ref))

@@ -1,0 +1,399 @@
+"""SQLite mode's lexical index: a tantivy index in a folder beside the database.
+
+FTS5 ranks every match of a query before it can return the best ten, which at a million
+papers costs ~100 ms for a query of common words; tantivy's block-max WAND does not. The
+papers (and their search documents) stay the source of truth; this index is derived from
+them, kept in step by `index_papers` (the `papers_changed` signal after each ingest batch)
+and rewritten by `broadsheet reindex`.
+
+- Fields: `title`, `abstract`, `authors` (stemmed English words; ranked BM25 with boosts
+  10 / 3 / 2, so title above abstract above authors), `cat` (every category and its archive,
+  lower case), `published` (Unix seconds) and `id` (the paper id, a fast field).
+- Queries are built from our query tree with term, phrase and boolean queries: user text
+  never reaches tantivy's query parser, so its syntax is just words.
+- Writers (ingest batches, `broadsheet embed`, `broadsheet reindex`) queue on a lock file,
+  then write, commit and wait for merges: one commit per batch. Readers (web workers) never
+  lock; they reload when the index's meta.json changed (one stat per query).
+- Which folder is current is recorded in the database (LexicalIndexState), created in the
+  writer's transaction: a database that never committed an index (a fresh one, or a test
+  rolled back) starts a new, empty folder instead of inheriting another's documents.
+  A rolled-back ingest batch can leave documents of papers that do not exist; every hit is
+  checked against the database, and an id reused later is re-indexed over the old entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import tantivy
+from django.conf import settings
+from django.db import connection
+
+from broadsheet.search.backends.base import day_start
+from broadsheet.search.query import Query, Term
+from broadsheet.search.results import Filters
+
+log = logging.getLogger("broadsheet.search")
+
+SCHEMA_VERSION = 1
+BOOSTS = {"title": 10.0, "abstract": 3.0, "authors": 2.0}
+ANALYZER = "broadsheet_en"
+WRITER_HEAP = 64_000_000
+KEEP_OLD_SECONDS = 3600  # unused folders (rolled back, replaced) are deleted after this
+
+Ranked = list[tuple[int, float]]
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    # tantivy's en_stem plus accent folding: what FTS5's porter + unicode61 did.
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def _schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_unsigned_field("id", indexed=True, fast=True)
+    for name in BOOSTS:
+        b.add_text_field(name, tokenizer_name=ANALYZER)
+    b.add_text_field("cat", tokenizer_name="raw")
+    b.add_integer_field("published", indexed=True, fast=True)
+    return b.build()
+
+
+ANALYZE = _analyzer()
+SCHEMA = _schema()
+
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[tantivy.Index, tuple]] = {}  # folder -> (index, meta.json stamp)
+
+
+def base_dir() -> Path:
+    """A folder beside the SQLite database, named after it."""
+    name = str(connection.settings_dict["NAME"])
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return Path(settings.DATA_DIR) / "lexical-memory"
+    path = Path(name)
+    return path.parent / f"{path.name}-lexical"
+
+
+# Porter2 keeps the s of acronym plurals ("llms", "gpus") where FTS5's Porter stripped it:
+# "LLMs" would not find "LLM". Both index and query text go through this first.
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z][A-Z0-9]+)s\b")
+
+
+def plain(text: str) -> str:
+    return _ACRONYM_PLURAL.sub(r"\1", text)
+
+
+def words(text: str) -> list[str]:
+    """Text as the index stores it: lower-case, accent-folded English stems."""
+    return ANALYZE.analyze(plain(text))
+
+
+# Opening ---------------------------------------------------------------------------------
+
+
+def _current_name() -> str | None:
+    with connection.cursor() as cursor:  # raw SQL: once per query, cheaper than the ORM
+        cursor.execute("SELECT dirname FROM search_lexical_index WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        st = os.stat(path / "meta.json")
+    except FileNotFoundError:
+        return ()
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _open(path: Path) -> tantivy.Index:
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    index.register_tokenizer(ANALYZER, _analyzer())
+    index.config_reader("manual")  # we reload on a changed meta.json (no watcher thread)
+    return index
+
+
+def _index_at(path: Path) -> tantivy.Index:
+    """The index in `path`, reloaded if a writer committed since we last looked."""
+    key = str(path)
+    stamp = _stamp(path)
+    entry = _cache.get(key)
+    if entry is None or entry[1] != stamp:
+        with _cache_lock:
+            entry = _cache.get(key)
+            if entry is None:
+                for old in list(_cache):
+                    if old != key:
+                        del _cache[old]  # an earlier generation
+                entry = (_open(path), stamp)
+            elif entry[1] != stamp:
+                entry[0].reload()
+                entry = (entry[0], stamp)
+            _cache[key] = entry
+    return entry[0]
+
+
+def searcher() -> tantivy.Searcher | None:
+    """A searcher over the latest commit of the current index, or None if there is none."""
+    name = _current_name()
+    if name is None:
+        return None
+    path = base_dir() / name
+    if not (path / "meta.json").exists():
+        log.warning("lexical index %s is missing; run `broadsheet reindex`", path)
+        return None
+    return _index_at(path).searcher()
+
+
+# Writing ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _writer() -> Iterator[tantivy.IndexWriter]:
+    """The one writer of the current index: waits for other writers, commits on success
+    and waits for the merges the commit started."""
+    from broadsheet.search.models import LexicalIndexState
+
+    folder = base_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # writers in other processes queue here
+        try:
+            name = _current_name()
+            if name is None:
+                # In the caller's transaction: rolled back, the next writer starts afresh.
+                name = f"v{SCHEMA_VERSION}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-"
+                name += uuid.uuid4().hex[:8]
+                LexicalIndexState.objects.update_or_create(id=1, defaults={"dirname": name})
+                _cleanup(folder, keep=name)
+            index = _index_at(folder / name)
+            writer = _new_writer(index)
+            try:
+                yield writer
+            except BaseException:
+                writer.rollback()
+                raise
+            writer.commit()
+            writer.wait_merging_threads()
+            _index_at(folder / name)  # this process sees its own commit at once
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _new_writer(index: tantivy.Index) -> tantivy.IndexWriter:
+    # Our lock file serialises our writers; tantivy's own lock can still be busy for a
+    # moment if a writer of a crashed or foreign process is going away.
+    for attempt in range(50):
+        try:
+            return index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        except ValueError:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+def _cleanup(folder: Path, keep: str) -> None:
+    cutoff = time.time() - KEEP_OLD_SECONDS
+    for path in folder.glob("v*-*"):
+        if path.name != keep and path.is_dir() and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _categories(primary: str, categories) -> list[str]:
+    """Each category lower-cased, and its archive (`cs.lg` and `cs`): `cat:` is one term."""
+    names = [primary, *(categories if isinstance(categories, list) else [])]
+    out = set()
+    for name in names:
+        if isinstance(name, str) and name:
+            out.update((name.lower(), name.lower().split(".")[0]))
+    return sorted(out)
+
+
+def write(paper_ids: Sequence[int]) -> None:
+    """(Re)index these papers from the database; ids that are not papers are removed."""
+    from broadsheet.papers.models import Paper
+
+    rows = list(
+        Paper.objects.filter(id__in=paper_ids).values_list(
+            "id",
+            "title",
+            "abstract",
+            "search_document__authors",
+            "published_at",
+            "primary_category",
+            "categories",
+        )  # fmt: skip
+    )
+    with _writer() as writer:
+        writer.delete_documents_by_query(tantivy.Query.term_set_query(SCHEMA, "id", paper_ids))
+        for pid, title, abstract, authors, published, primary, categories in rows:
+            doc = tantivy.Document()
+            doc.add_unsigned("id", pid)
+            doc.add_text("title", plain(title or ""))
+            doc.add_text("abstract", plain(abstract or ""))
+            doc.add_text("authors", authors or "")
+            for cat in _categories(primary, categories):
+                doc.add_text("cat", cat)
+            if published is not None:
+                doc.add_integer("published", int(published.timestamp()))
+            writer.add_document(doc)
+
+
+def remove(paper_ids: Sequence[int]) -> None:
+    if paper_ids:
+        with _writer() as writer:
+            query = tantivy.Query.term_set_query(SCHEMA, "id", list(paper_ids))
+            writer.delete_documents_by_query(query)
+
+
+def keep_only(paper_ids: Sequence[int]) -> None:
+    """Remove every document whose id is not among these (after a rebuild)."""
+    with _writer() as writer:
+        stale = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, tantivy.Query.all_query()),
+                (
+                    tantivy.Occur.MustNot,
+                    tantivy.Query.term_set_query(SCHEMA, "id", list(paper_ids)),
+                ),
+            ]  # fmt: skip
+        )
+        writer.delete_documents_by_query(stale)
+
+
+# Queries ---------------------------------------------------------------------------------
+
+
+def _field_query(field: str, tokens: list[str]) -> tantivy.Query:
+    if len(tokens) == 1:
+        return tantivy.Query.term_query(SCHEMA, field, tokens[0])
+    return tantivy.Query.phrase_query(SCHEMA, field, tokens)
+
+
+def term_query(term: Term) -> tantivy.Query | None:
+    """A word (or phrase) in any field, boosted per field; None if it has no words."""
+    tokens = words(term.text)
+    if not tokens:
+        return None
+    fields = ["title"] if term.title_only else list(BOOSTS)
+    parts = [tantivy.Query.boost_query(_field_query(f, tokens), BOOSTS[f]) for f in fields]
+    return parts[0] if len(parts) == 1 else _any(parts)
+
+
+def _any(queries: list[tantivy.Query]) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
+
+
+def _all(must: list[tantivy.Query], must_not: Sequence[tantivy.Query] = ()) -> tantivy.Query:
+    if len(must) == 1 and not must_not:
+        return must[0]
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, q) for q in must] + [(tantivy.Occur.MustNot, q) for q in must_not]
+    )
+
+
+def clauses_query(clauses: list[list[Term]]) -> tantivy.Query | None:
+    """AND of ORs; None when some clause can match nothing."""
+    must = []
+    for clause in clauses:
+        options = [q for q in map(term_query, clause) if q is not None]
+        if not options:
+            return None
+        must.append(options[0] if len(options) == 1 else _any(options))
+    return _all(must) if must else None
+
+
+def any_query(terms: list[Term]) -> tantivy.Query | None:
+    options = [q for q in map(term_query, terms) if q is not None]
+    return (options[0] if len(options) == 1 else _any(options)) if options else None
+
+
+def filter_queries(filters: Filters) -> list[tantivy.Query]:
+    """Dates and category as index filters (the database checks every hit again)."""
+    out = []
+    if filters.after or filters.before:
+        low = int(day_start(filters.after).timestamp()) if filters.after else None
+        high = (
+            int(day_start(filters.before + dt.timedelta(days=1)).timestamp()) - 1
+            if filters.before
+            else None
+        )
+        out.append(
+            tantivy.Query.range_query(SCHEMA, "published", tantivy.FieldType.Integer, low, high)
+        )
+    if filters.category:
+        out.append(tantivy.Query.term_query(SCHEMA, "cat", filters.category.lower()))
+    return out
+
+
+def build(query: Query, filters: Filters) -> tantivy.Query | None:
+    """The query tree and the filters as one tantivy query (None: nothing can match)."""
+    positive = clauses_query(query.clauses)
+    if positive is None:
+        return None
+    excluded = any_query(query.excluded)
+    must = [positive, *filter_queries(filters)]
+    return _all(must, [excluded] if excluded is not None else [])
+
+
+def restrict(query: tantivy.Query, ids: Sequence[int]) -> tantivy.Query:
+    return _all([query, tantivy.Query.term_set_query(SCHEMA, "id", list(ids))])
+
+
+def search(query: tantivy.Query, limit: int) -> Ranked:
+    """(paper id, BM25 score), best first."""
+    s = searcher()
+    if s is None or limit <= 0:
+        return []
+    hits = s.search(query, limit, count=False).hits
+    if not hits:
+        return []
+    ids = s.fast_field_values("id", [address for _, address in hits])
+    return [(int(pid), float(score)) for (score, _), pid in zip(hits, ids, strict=True)]
+
+
+def count(query: tantivy.Query) -> int:
+    s = searcher()
+    return s.search(query, 1, count=True).count if s is not None else 0
+
+
+def known(word: str) -> bool:
+    """Is this word (stemmed) in any text field?"""
+    s = searcher()
+    tokens = words(word)
+    if s is None or not tokens:
+        return False
+    return any(s.doc_freq(field, tokens[0]) for field in BOOSTS)
+
+
+def vocabulary(prefix: str, limit: int = 50_000) -> list[tuple[str, int]]:
+    """Indexed stems starting with `prefix`, with how many documents hold them."""
+    s = searcher()
+    if s is None:
+        return []
+    docs: dict[str, int] = {}
+    for field in BOOSTS:
+        for term, n in s.terms_with_prefix(field, prefix, limit=limit):
+            docs[term] = max(docs.get(term, 0), n)
+    return list(docs.items())
