@@ -14,7 +14,7 @@ from broadsheet.ingest import jobs
 from broadsheet.ingest.arxiv_api import SourceError
 from broadsheet.ingest.http import FetchError
 from broadsheet.ingest.jsonl import read_jsonl
-from broadsheet.ingest.upsert import upsert
+from broadsheet.ingest.upsert import BATCH_SIZE, upsert
 from broadsheet.lib.progress import progress_bar
 
 log = logging.getLogger("broadsheet.ingest")
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             "jsonl", help="a JSON Lines file in Broadsheet's format (docs/jsonl.md)"
         )
         jsonl.add_argument("file", help="path, or - for standard input")
-        jsonl.add_argument("--batch-size", type=int, default=1000)
+        jsonl.add_argument("--batch-size", type=int, default=BATCH_SIZE)
 
     def handle(self, *args, source, **options):
         try:
@@ -96,7 +96,7 @@ class Command(BaseCommand):
         )
         return jobs.ingest_hf_daily(period)
 
-    def ingest_jsonl(self, file, batch_size=1000, **options):
+    def ingest_jsonl(self, file, batch_size=BATCH_SIZE, **options):
         if file == "-":
             stream, name = sys.stdin.buffer, "stdin"
         else:
