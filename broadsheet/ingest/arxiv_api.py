@@ -75,11 +75,16 @@ def parse_entry(entry: Element) -> PaperRecord:
     )
 
 
-def parse_feed(body: bytes) -> Page:
+def parse_xml(body: bytes, what: str) -> Element:
+    """A source's XML, with DTDs (so entity expansion and external entities) refused."""
     try:
-        root = ElementTree.fromstring(body, forbid_dtd=True)
+        return ElementTree.fromstring(body, forbid_dtd=True)
     except (ElementTree.ParseError, DefusedXmlException) as e:
-        raise SourceError(f"unreadable Atom feed: {e}") from None
+        raise SourceError(f"unreadable {what}: {e}") from None
+
+
+def parse_feed(body: bytes) -> Page:
+    root = parse_xml(body, "Atom feed")
     entries = root.findall("atom:entry", NS)
     # arXiv reports a bad query as a feed with one entry titled "Error".
     if len(entries) == 1 and _text(entries[0], "atom:title").strip() == "Error":

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 from django.conf import settings
 
-from broadsheet.ingest.arxiv_api import SourceError
+from broadsheet.ingest.arxiv_api import SourceError, parse_xml
 from broadsheet.ingest.http import PoliteClient
 from broadsheet.ingest.records import PaperRecord, Rejected
 
@@ -80,10 +78,7 @@ def parse_record(record: Element) -> PaperRecord:
 
 
 def parse_page(body: bytes) -> OaiPage:
-    try:
-        root = ElementTree.fromstring(body, forbid_dtd=True)
-    except (ElementTree.ParseError, DefusedXmlException) as e:
-        raise SourceError(f"unreadable OAI-PMH response: {e}") from None
+    root = parse_xml(body, "OAI-PMH response")
     error = root.find("oai:error", NS)
     if error is not None:
         if error.get("code") == "noRecordsMatch":
