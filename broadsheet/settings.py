@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from broadsheet.lib.env import SettingError, env, envbool, envfloat, envint, envlist
+from broadsheet.ops.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env("BROADSHEET_DATA_DIR", str(Path.cwd() / "data"))).resolve()
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "broadsheet.ingest",
     "broadsheet.search",
     "broadsheet.api",
+    "broadsheet.ops",
     "ninja",  # only for its static files: the API docs page then loads no CDN script
     "django.contrib.admin",
     "django.contrib.auth",
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "broadsheet.ops.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "broadsheet.api.cors.ReadOnlyCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,13 +188,11 @@ TRENDING_DAYS = envint("BROADSHEET_TRENDING_DAYS", 7, minimum=1)
 PAGE_SIZE = envint("BROADSHEET_PAGE_SIZE", 50, minimum=1)
 COMMENT_MAX_LENGTH = envint("BROADSHEET_COMMENT_MAX_LENGTH", 5000, minimum=1)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("BROADSHEET_LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
-}
+# One JSON object a line for log pipelines, or plain text for people.
+LOG_FORMAT = env("BROADSHEET_LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise SettingError(f"BROADSHEET_LOG_FORMAT={LOG_FORMAT!r}: expected text or json")
+LOGGING = logging_config(LOG_FORMAT, env("BROADSHEET_LOG_LEVEL", "INFO"))
 AUTH_USER_MODEL = "accounts.User"
 
 # Sources (base URLs are settings so tests and mirrors can point them elsewhere).
@@ -225,3 +226,9 @@ API_RATE_LIMIT_ANONYMOUS = envint("BROADSHEET_API_RATE_LIMIT_ANONYMOUS", 60, min
 API_RATE_LIMIT_TOKEN = envint("BROADSHEET_API_RATE_LIMIT_TOKEN", 300, minimum=1)
 # How long feed readers and proxies may cache a feed, in seconds.
 FEED_MAX_AGE = envint("BROADSHEET_FEED_MAX_AGE", 300, minimum=0)
+
+# Operations: /readyz, the worker heartbeat, backups in PostgreSQL mode.
+WORKER_HEARTBEAT_MAX_AGE = envint("BROADSHEET_WORKER_HEARTBEAT_MAX_AGE", 300, minimum=30)
+READYZ_REQUIRE_WORKER = envbool("BROADSHEET_READYZ_REQUIRE_WORKER", False)
+PG_DUMP = env("BROADSHEET_PG_DUMP", "pg_dump")
+PG_RESTORE = env("BROADSHEET_PG_RESTORE", "pg_restore")

@@ -7,6 +7,8 @@ from broadsheet.accounts import views as accounts
 from broadsheet.front import feed_views as feed
 from broadsheet.front import formats, submit_views
 from broadsheet.front import paper_views as paper
+from broadsheet.ops import health
+from broadsheet.ops import views as ops
 
 admin.site.site_header = "Broadsheet moderation"
 
@@ -40,5 +42,9 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("broadsheet.search.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/status/", ops.status_page, name="status"),
     path("admin/", admin.site.urls),
 ]
+handler500 = "broadsheet.ops.health.server_error_view"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Callable
 
 from django.db.models import Q
 from django.utils import timezone
 
-from broadsheet.lib.models import JobRun
+from broadsheet.lib.models import Heartbeat, JobRun
 
 log = logging.getLogger("broadsheet.jobs")
 
@@ -40,15 +42,48 @@ def run_exclusive(name: str, job: Callable[[], object]) -> object:
     if not claim(name):
         log.info("job %s is already running elsewhere; not starting it again", name)
         raise AlreadyRunning(name)
-    log.info("job %s started", name)
+    log.info("job %s started", name, extra={"job": name})
     started = timezone.now()
     try:
         result = job()
     except Exception as e:
         release(name, False, f"{type(e).__name__}: {e}")
-        log.exception("job %s failed", name)
+        seconds = (timezone.now() - started).total_seconds()
+        log.exception(
+            "job %s failed", name, extra={"job": name, "ok": False, "seconds": round(seconds, 3)}
+        )
         raise
     seconds = (timezone.now() - started).total_seconds()
     release(name, True, str(result))
-    log.info("job %s finished in %.1f s: %s", name, seconds, result)
+    # Counts as fields too (JSON logs), when the job returns a dataclass of numbers.
+    fields = getattr(result, "__dict__", {})
+    counts = {k: v for k, v in fields.items() if isinstance(v, int) and not isinstance(v, bool)}
+    log.info(
+        "job %s finished in %.1f s: %s",
+        name,
+        seconds,
+        result,
+        extra={"job": name, "ok": True, "seconds": round(seconds, 3), "counts": counts},
+    )
     return result
+
+
+# Heartbeats ----------------------------------------------------------------------------------
+
+BEAT_SECONDS = 30
+
+
+def process_name(role: str) -> str:
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+def beat(name: str, started_at: dt.datetime) -> None:
+    """Record that the process `name` is alive now."""
+    Heartbeat.objects.update_or_create(
+        name=name, defaults={"beat_at": timezone.now(), "started_at": started_at}
+    )
+
+
+def latest_beat(role: str) -> Heartbeat | None:
+    """The freshest heartbeat of any process of that role (e.g. any worker)."""
+    return Heartbeat.objects.filter(name__startswith=f"{role}@").order_by("-beat_at").first()

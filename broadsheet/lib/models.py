@@ -46,3 +46,15 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Heartbeat(models.Model):
+    """A long-running process saying it is alive (e.g. "worker@host:pid"), written every
+    BEAT_SECONDS, so /readyz and the status page can tell a stopped worker from a quiet one."""
+
+    name = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -8,9 +8,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from broadsheet.ingest.schedule import scheduled_jobs
-from broadsheet.lib.jobs import AlreadyRunning, run_exclusive
+from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
 
 log = logging.getLogger("broadsheet.jobs")
 
@@ -54,6 +55,10 @@ class Command(BaseCommand):
             return
         hour, minute = settings.INGEST_AT
         scheduler = BlockingScheduler(timezone=settings.TIME_ZONE)
+        # A heartbeat row for /readyz and the status page: a stopped worker shows as stale.
+        me, started = process_name("worker"), timezone.now()
+        beat(me, started)
+        scheduler.add_job(beat, "interval", args=(me, started), seconds=BEAT_SECONDS, id="beat")
         scheduler.add_job(
             daily,
             CronTrigger(hour=hour, minute=minute, timezone=settings.TIME_ZONE),

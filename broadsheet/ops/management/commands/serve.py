@@ -1,0 +1,91 @@
+"""`broadsheet serve`: the production web server (gunicorn + whitenoise)."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from broadsheet.lib.env import SettingError, env, envint
+from broadsheet.ops.migrate import migrate_locked
+
+
+def default_workers() -> int:
+    # Threads serve the concurrency; processes the cores (each holds the embedding model).
+    return envint("BROADSHEET_WORKERS", os.cpu_count() or 1, minimum=1)
+
+
+def gunicorn_options(bind: str, workers: int, threads: int, timeout: int) -> dict:
+    return {
+        "bind": [b.strip() for b in bind.split(",") if b.strip()],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": timeout,
+        "graceful_timeout": timeout,
+        "keepalive": 5,
+        # Our request log lines (RequestLogMiddleware) are the access log: they carry the
+        # duration and follow BROADSHEET_LOG_FORMAT; gunicorn's own goes to the same handler.
+        "accesslog": None,
+        "logconfig_dict": settings.LOGGING,
+        "forwarded_allow_ips": env("BROADSHEET_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "proc_name": "broadsheet",
+        # Load the app before forking: workers share its memory pages and a broken settings
+        # file fails once, at start, with its message.
+        "preload_app": True,
+        # gunicorn's control socket is one path per user: two servers on a host would clash.
+        "control_socket_disable": True,
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the site with gunicorn (static files by whitenoise). Applies migrations and "
+        "collects static files first unless --no-prepare. Defaults from BROADSHEET_BIND, "
+        "BROADSHEET_WORKERS (CPU cores), BROADSHEET_THREADS, BROADSHEET_TIMEOUT."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=None, help="host:port (or unix:PATH), comma-separated")
+        parser.add_argument("--workers", type=int, default=None, help="processes")
+        parser.add_argument("--threads", type=int, default=None, help="threads per process")
+        parser.add_argument("--timeout", type=int, default=None, help="seconds per request")
+        parser.add_argument(
+            "--no-prepare",
+            action="store_true",
+            help="skip `migrate` and `collectstatic` (when a deploy step already ran them)",
+        )
+
+    def handle(self, *args, bind=None, workers=None, threads=None, timeout=None, **options):
+        try:
+            bind = bind or env("BROADSHEET_BIND", "127.0.0.1:8000")
+            workers = workers or default_workers()
+            threads = threads or envint("BROADSHEET_THREADS", 4, minimum=1)
+            timeout = timeout or envint("BROADSHEET_TIMEOUT", 30, minimum=1)
+        except SettingError as e:
+            raise CommandError(str(e)) from None
+        if not options["no_prepare"]:
+            migrate_locked(stdout=self.stdout)
+            call_command("collectstatic", interactive=False, verbosity=0)
+        from gunicorn.app.base import BaseApplication
+
+        from broadsheet.wsgi import application
+
+        class Server(BaseApplication):
+            def load_config(self):
+                for key, value in gunicorn_options(bind, workers, threads, timeout).items():
+                    self.cfg.set(key, value)
+
+            def load(self):
+                return application
+
+        self.stdout.write(
+            f"Serving on {bind} with {workers} processes x {threads} threads", ending="\n"
+        )
+        self.stdout.flush()
+        # The workers are forked from this process: they must not share its database socket.
+        connections.close_all()
+        Server().run()
