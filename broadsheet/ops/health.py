@@ -46,7 +46,9 @@ def check_migrations() -> str:
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         if plan:
             names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
-            raise CheckFailed(f"{len(plan)} migrations not applied ({names}); run `broadsheet migrate`")
+            raise CheckFailed(
+                f"{len(plan)} migrations not applied ({names}); run `broadsheet migrate`"
+            )
         _migrations_done = True
     return "all applied"
 

@@ -42,7 +42,10 @@ def worker_rows() -> status.Rows:
     for hb in beats:
         age = (timezone.now() - hb.beat_at).total_seconds()
         flag = "alive" if age <= stale else "STALE"
-        yield hb.name, f"{flag}: last beat {_ago(hb.beat_at)}, up since {hb.started_at:%Y-%m-%d %H:%M}"
+        yield (
+            hb.name,
+            f"{flag}: last beat {_ago(hb.beat_at)}, up since {hb.started_at:%Y-%m-%d %H:%M}",
+        )
 
 
 def _folder_size(path: Path) -> int:

@@ -49,7 +49,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--bind", default=None, help="host:port (or unix:PATH), comma-separated")
+        parser.add_argument(
+            "--bind", default=None, help="host:port (or unix:PATH), comma-separated"
+        )
         parser.add_argument("--workers", type=int, default=None, help="processes")
         parser.add_argument("--threads", type=int, default=None, help="threads per process")
         parser.add_argument("--timeout", type=int, default=None, help="seconds per request")
