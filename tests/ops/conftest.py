@@ -4,9 +4,13 @@ running `broadsheet` as a separate process."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -64,3 +68,76 @@ def run_broadsheet(args: list[str], env: dict[str, str], check: bool = True):
             f"broadsheet {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+class Server:
+    """`broadsheet serve` in its own process on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
+        from conftest import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [BROADSHEET, "serve", "--bind", f"127.0.0.1:{self.port}", *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited:\n{self.log.read_text()}")
+            try:
+                if self.request("GET", "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"server not ready after {timeout} s:\n{self.log.read_text()}")
+
+    def request(self, method: str, path: str, body: dict | None = None, token: str = ""):
+        """(status, parsed JSON or text) of one request."""
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                status, raw, kind = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as e:
+            status, raw, kind = e.code, e.read(), e.headers
+        if "json" in kind.get("Content-Type", ""):
+            return status, json.loads(raw)
+        return status, raw.decode()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Start `broadsheet serve` processes (stopped at the end of the test)."""
+    servers: list[Server] = []
+
+    def start(env: dict[str, str], *args: str) -> Server:
+        server = Server(env, tmp_path / f"server-{len(servers)}.log", *args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
