@@ -30,6 +30,6 @@ def _lock():
             cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
 
 
-def migrate_locked(stdout=None, verbosity: int = 1) -> None:
+def migrate_locked(verbosity: int = 1) -> None:
     with _lock():
-        call_command("migrate", interactive=False, verbosity=verbosity, stdout=stdout)
+        call_command("migrate", interactive=False, verbosity=verbosity)

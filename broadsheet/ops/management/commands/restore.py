@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if wrong:
             raise CommandError(f"restored row counts differ from the backup's: {wrong}")
         self.stdout.write(f"Restored {sum(found.values())} rows in {len(found)} tables from {path}")
-        migrate_locked(stdout=self.stdout, verbosity=0)
+        migrate_locked(verbosity=0)
         from broadsheet.search.indexing import reindex
 
         self.stdout.write(f"Search: {reindex()}")

@@ -70,7 +70,7 @@ class Command(BaseCommand):
         except SettingError as e:
             raise CommandError(str(e)) from None
         if not options["no_prepare"]:
-            migrate_locked(stdout=self.stdout)
+            migrate_locked()
             call_command("collectstatic", interactive=False, verbosity=0)
         from gunicorn.app.base import BaseApplication
 
