@@ -79,9 +79,12 @@ def process_name(role: str) -> str:
 
 def beat(name: str, started_at: dt.datetime) -> None:
     """Record that the process `name` is alive now."""
+    now = timezone.now()
     Heartbeat.objects.update_or_create(
-        name=name, defaults={"beat_at": timezone.now(), "started_at": started_at}
+        name=name, defaults={"beat_at": now, "started_at": started_at}
     )
+    # Processes that stopped long ago (each run has its own name) leave the status page.
+    Heartbeat.objects.filter(beat_at__lt=now - dt.timedelta(days=7)).delete()
 
 
 def latest_beat(role: str) -> Heartbeat | None:
