@@ -127,3 +127,27 @@ def test_readyz_says_what_is_wrong_when_the_database_is_down(client, db, monkeyp
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "Connection refused" in response.json()["checks"]["database"]["detail"]
+
+
+def test_the_worker_beats_when_it_starts_and_on_a_schedule(db, settings, monkeypatch):
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from broadsheet.ingest.management.commands.worker import Command
+    from broadsheet.lib.jobs import BEAT_SECONDS
+    from broadsheet.lib.models import Heartbeat
+
+    settings.INGEST_HF_DAILY = True  # a configured job, so the worker runs
+    scheduled = {}
+
+    def start(scheduler):
+        scheduled.update({job.id: job for job in scheduler.get_jobs()})
+        raise KeyboardInterrupt  # stop at once, as Ctrl-C would
+
+    monkeypatch.setattr(BlockingScheduler, "start", start)
+    monkeypatch.setattr(BlockingScheduler, "shutdown", lambda self, wait=True: None)
+    Command().handle(once=False)
+    assert set(scheduled) == {"beat", "daily"}
+    assert scheduled["beat"].trigger.interval.total_seconds() == BEAT_SECONDS
+    beat_row = Heartbeat.objects.get()
+    assert beat_row.name == process_name("worker")
+    assert (timezone.now() - beat_row.beat_at).total_seconds() < 60
