@@ -24,6 +24,7 @@ urlpatterns = [
     re_path(r"^papers/(?P<ref>.+)\.md$", formats.paper_md, name="paper-md"),
     re_path(r"^papers/(?P<ref>.+)/upvote$", paper.upvote, name="upvote"),
     re_path(r"^papers/(?P<ref>.+)/comment$", paper.comment, name="comment"),
+    re_path(r"^papers/(?P<ref>.+)/links$", paper.edit_links, name="paper-links"),
     re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),
     path("u/<str:username>", accounts.profile, name="profile"),
     path("accounts/signup/", accounts.signup, name="signup"),
@@ -40,5 +41,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("broadsheet.search.urls")),
+    path("", include("broadsheet.front.community_urls")),
     path("admin/", admin.site.urls),
 ]

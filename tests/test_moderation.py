@@ -66,8 +66,12 @@ def test_moderators_group_comes_from_a_migration_with_only_moderation_rights():
         "papers.change_comment",
         "papers.change_listing",
         "papers.change_paper",
+        "papers.moderate",
+        "papers.view_authorclaim",
         "papers.view_comment",
+        "papers.view_commentreport",
         "papers.view_listing",
+        "papers.view_moderationaction",
         "papers.view_paper",
     ]
 
