@@ -82,7 +82,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ModerationAction)
 class ModerationActionAdmin(ReadOnlyAdmin):
-    list_display = ["created", "actor_name", "action", "target_type", "target_id", "target_label"]
+    list_display = ["created", "actor_name", "action", "target_type", "target_label", "reason"]
     list_filter = ["action", "target_type"]
     search_fields = ["actor_name", "target_label", "reason"]
 
