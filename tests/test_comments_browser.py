@@ -71,3 +71,39 @@ def test_member_comments_replies_and_a_hostile_comment_renders_inert(live_server
     assert dialogs == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "comments.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", [375, 1024])
+def test_stats_author_and_moderation_pages_fit_the_screen(live_server, page, member, width):
+    from django.contrib.auth.models import Group
+    from factories import make_comment, make_user
+
+    from broadsheet.papers.models import Author, AuthorClaim, CommentReport
+
+    member.is_staff = True
+    member.save()
+    member.groups.add(Group.objects.get(name="Moderators"))
+    grace = make_user("grace")
+    for i in range(12):
+        make_listing(
+            dt.date(2026, 6, 23) - dt.timedelta(days=i % 5),
+            f"Paper {i}",
+            arxiv_id=f"2606.{i:05d}",
+            authors=["Ada Lovelace", "Grace Hopper"],
+            primary_category=["cs.LG", "cs.CL", "stat.ML"][i % 3],
+            submitted_by=grace,
+        )
+    comment = make_comment(make_listing(dt.date(2026, 6, 23), "Discussed").paper, grace, "x" * 300)
+    CommentReport.objects.create(comment=comment, reporter=member, reason="spam " * 40)
+    AuthorClaim.objects.create(author=Author.objects.get(name="Grace Hopper"), user=grace)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server.url)
+
+    for path, name in [
+        ("/stats", "stats"),
+        ("/moderation/", "moderation"),
+        (f"/authors/grace-hopper-{Author.objects.get(name='Grace Hopper').pk}", "author"),
+    ]:
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
