@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils.html import strip_tags
 from factories import make_listing, make_paper, make_user
@@ -28,13 +27,6 @@ def ada_author(db) -> Author:
             published_at=dt.datetime(2026, 6, 1 + i, tzinfo=dt.UTC),
         )
     return Author.objects.get(name="Ada Lovelace")
-
-
-@pytest.fixture
-def moderator(db):
-    user = make_user("mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
 
 
 def as_user(user) -> Client:

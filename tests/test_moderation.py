@@ -17,13 +17,6 @@ DAY = dt.date(2026, 6, 23)
 
 
 @pytest.fixture
-def moderator(db):
-    user = make_user("mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
 def client_moderator(client, moderator):
     client.force_login(moderator)
     return client

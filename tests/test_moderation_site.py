@@ -29,13 +29,6 @@ URL = "/papers/2606.00042"
 
 
 @pytest.fixture
-def moderator(db):
-    user = make_user("mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
 def admin_user(db):
     return make_user("boss", is_staff=True, is_superuser=True)
 

@@ -38,11 +38,19 @@ def moderator_required(view):
     return wrapper
 
 
-def _reason(request) -> str | HttpResponse:
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse(form.errors["reason"][0], status=400, content_type="text/plain")
-    return form.cleaned_data["reason"]
+def moderator_action(view):
+    """A POST by a moderator, with the optional reason for the audit log passed as `reason`."""
+
+    @require_POST
+    @moderator_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return HttpResponse(form.errors["reason"][0], status=400, content_type="text/plain")
+        return view(request, *args, reason=form.cleaned_data["reason"], **kwargs)
+
+    return wrapper
 
 
 def _back(request) -> str:
@@ -92,14 +100,10 @@ def audit_log(request):
     return render(request, "front/moderation_log.html", {"page": page})
 
 
-@require_POST
-@moderator_required
-def set_hidden(request, kind: str, pk: int, action: str):
+@moderator_action
+def set_hidden(request, kind: str, pk: int, action: str, reason: str):
     model = moderation.HIDEABLE[kind]
     target = get_object_or_404(model.objects.select_related(*_related(kind)), pk=pk)
-    reason = _reason(request)
-    if isinstance(reason, HttpResponse):
-        return reason
     hide = action == "hide"
     if moderation.set_hidden(request.user, target, hide, reason):
         messages.success(
@@ -114,13 +118,9 @@ def _related(kind: str) -> tuple[str, ...]:
     return {"comment": ("user", "paper"), "listing": ("paper",)}.get(kind, ())
 
 
-@require_POST
-@moderator_required
-def set_suspended(request, pk: int, action: str):
+@moderator_action
+def set_suspended(request, pk: int, action: str, reason: str):
     member = get_object_or_404(User, pk=pk)
-    reason = _reason(request)
-    if isinstance(reason, HttpResponse):
-        return reason
     suspend = action == "suspend"
     try:
         changed = moderation.set_suspended(request.user, member, suspend, reason)
@@ -137,25 +137,17 @@ def set_suspended(request, pk: int, action: str):
     return redirect(_back(request))
 
 
-@require_POST
-@moderator_required
-def dismiss_reports(request, pk: int):
+@moderator_action
+def dismiss_reports(request, pk: int, reason: str):
     comment = get_object_or_404(Comment.objects.select_related("user", "paper"), pk=pk)
-    reason = _reason(request)
-    if isinstance(reason, HttpResponse):
-        return reason
     n = moderation.dismiss_reports(request.user, comment, reason)
     messages.success(request, f"Dismissed {n} report{'s' if n != 1 else ''}.")
     return redirect(_back(request))
 
 
-@require_POST
-@moderator_required
-def decide_claim(request, pk: int, action: str):
+@moderator_action
+def decide_claim(request, pk: int, action: str, reason: str):
     claim = get_object_or_404(AuthorClaim, pk=pk)
-    reason = _reason(request)
-    if isinstance(reason, HttpResponse):
-        return reason
     try:
         moderation.decide_claim(request.user, claim, action == "approve", reason)
     except moderation.NotAllowed as e:

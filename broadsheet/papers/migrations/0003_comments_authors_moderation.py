@@ -5,6 +5,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from broadsheet.papers.groups import grant
+
 # What the Moderators group gains: moderating from the site, and reading the audit log,
 # reports and author claims in the admin (read-only there; decisions are made on the site).
 PERMISSIONS = [
@@ -16,20 +18,7 @@ PERMISSIONS = [
 
 
 def grant_moderators(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Moderators")
-    for app_label, codename in PERMISSIONS:
-        group.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+    grant(apps, "Moderators", PERMISSIONS)
 
 
 class Migration(migrations.Migration):
