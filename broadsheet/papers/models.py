@@ -139,6 +139,8 @@ class Upvote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "paper"], name="one_upvote_per_member")
         ]
+        # Votes per day on /stats read a date range of votes.
+        indexes = [models.Index(fields=["created"], name="upvote_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} upvoted {self.paper_id}"

@@ -9,8 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from broadsheet.papers.models import Listing, Upvote
@@ -55,15 +54,19 @@ def site_stats(today: dt.date | None = None, days: int = DAYS) -> Stats:
 
     in_window = listings.filter(day__gte=first, day__lte=last)
     per_day_listings = in_window.order_by().values_list("day").annotate(n=Count("id"))
-    # Votes are dated by when they were cast, in the site's time zone.
-    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
-    per_day_votes = (
-        Upvote.objects.filter(created__gte=start, created__lt=end, paper__hidden=False)
-        .annotate(day=TruncDate("created", tzinfo=timezone.get_current_timezone()))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("id"))
+    # Votes are dated by when they were cast, in the site's time zone. One filtered COUNT per
+    # day over the index on `created`, with the day boundaries computed here (so daylight
+    # saving is right): no per-row date conversion, which SQLite would run in Python. These are
+    # all votes members cast (activity), without a join to papers to leave out hidden ones.
+    bounds = [
+        timezone.make_aware(dt.datetime.combine(first + dt.timedelta(days=i), dt.time.min))
+        for i in range(days + 1)
+    ]
+    vote_counts = Upvote.objects.filter(created__gte=bounds[0], created__lt=bounds[-1]).aggregate(
+        **{
+            f"d{i}": Count("id", filter=Q(created__gte=bounds[i], created__lt=bounds[i + 1]))
+            for i in range(days)
+        }
     )
     categories = (
         in_window.exclude(paper__primary_category="")
@@ -84,7 +87,7 @@ def site_stats(today: dt.date | None = None, days: int = DAYS) -> Stats:
         last=last,
         days=window,
         listings=_per_day(per_day_listings, window),
-        votes=_per_day(per_day_votes, window),
+        votes=[vote_counts[f"d{i}"] for i in range(days)],
         top_categories=list(categories),
         top_submitters=list(submitters),
     )

@@ -205,5 +205,9 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="upvote",
+            index=models.Index(fields=["created"], name="upvote_created_idx"),
+        ),
         migrations.RunPython(grant_moderators, migrations.RunPython.noop),
     ]
