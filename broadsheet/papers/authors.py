@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -71,8 +70,3 @@ def is_claimed_author(user, paper: Paper) -> bool:
     if not user.is_authenticated:
         return False
     return any(a.author.claimed_by_id == user.pk for a in paper.authorships.all())
-
-
-def editable_papers(user):
-    """Papers whose links `user` may edit: those with an author name they claimed."""
-    return Paper.objects.filter(Q(authorships__author__claimed_by=user)).distinct()
