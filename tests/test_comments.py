@@ -379,3 +379,24 @@ def test_paper_page_queries_do_not_grow_with_comments_and_replies(client_member,
     many = count_queries(client_member, URL)
 
     assert few == many
+
+
+def test_daily_page_queries_stay_fixed_with_replies_placeholders_and_reports(
+    client_member, grace
+):
+    def add_papers(n: int) -> None:
+        for _ in range(n):
+            paper = make_listing(DAY).paper
+            top = make_comment(paper, grace, "Top")
+            make_comment(paper, grace, "Reply", parent=top)
+            gone = make_comment(paper, grace, "", deleted=True)
+            make_comment(paper, grace, "Under a placeholder", parent=gone)
+            CommentReport.objects.create(comment=top, reporter=make_user())
+
+    add_papers(3)
+    few = count_queries(client_member, "/")
+    add_papers(20)
+    many = count_queries(client_member, "/")
+
+    assert few == many
+    assert "3 comments<" in client_member.get("/").content.decode()
