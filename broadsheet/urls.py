@@ -26,6 +26,7 @@ urlpatterns = [
     re_path(r"^papers/(?P<ref>.+)\.md$", formats.paper_md, name="paper-md"),
     re_path(r"^papers/(?P<ref>.+)/upvote$", paper.upvote, name="upvote"),
     re_path(r"^papers/(?P<ref>.+)/comment$", paper.comment, name="comment"),
+    re_path(r"^papers/(?P<ref>.+)/links$", paper.edit_links, name="paper-links"),
     re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),
     path("u/<str:username>", accounts.profile, name="profile"),
     path("accounts/signup/", accounts.signup, name="signup"),
@@ -45,6 +46,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/status/", ops.status_page, name="status"),
+    path("", include("broadsheet.front.community_urls")),
     path("admin/", admin.site.urls),
 ]
 handler500 = "broadsheet.ops.health.server_error_view"

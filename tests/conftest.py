@@ -98,6 +98,17 @@ def client_member(client, member):
     return client
 
 
+@pytest.fixture
+def moderator(db):
+    """Staff in the Moderators group (created by a migration): what makes a moderator."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user("mod", "mod@example.org", None, is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
 # Email -------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import strip_tags
 from factories import add_authors, make_comment, make_listing, make_user, upvote
 
 from broadsheet.papers.sample import SAMPLE_DAY
@@ -269,7 +270,7 @@ def test_card_shows_the_first_four_authors_and_counts_the_rest(client):
 
     card = card_html(client.get("/"), "Six authors")
 
-    assert "Ada, Grace, Alan, Edsger" in card
+    assert "Ada, Grace, Alan, Edsger" in strip_tags(card)
     assert "+2" in card
     assert "Barbara" not in card and "Donald" not in card
 
@@ -280,7 +281,7 @@ def test_card_with_four_authors_has_no_plus(client):
 
     card = card_html(client.get("/"), "Four authors")
 
-    assert "Ada, Grace, Alan, Edsger" in card
+    assert "Ada, Grace, Alan, Edsger" in strip_tags(card)
     assert 'class="more"' not in card
 
 

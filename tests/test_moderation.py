@@ -17,13 +17,6 @@ DAY = dt.date(2026, 6, 23)
 
 
 @pytest.fixture
-def moderator(db):
-    user = make_user("mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
 def client_moderator(client, moderator):
     client.force_login(moderator)
     return client
@@ -66,8 +59,12 @@ def test_moderators_group_comes_from_a_migration_with_only_moderation_rights():
         "papers.change_comment",
         "papers.change_listing",
         "papers.change_paper",
+        "papers.moderate",
+        "papers.view_authorclaim",
         "papers.view_comment",
+        "papers.view_commentreport",
         "papers.view_listing",
+        "papers.view_moderationaction",
         "papers.view_paper",
     ]
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils.html import strip_tags
 from factories import make_comment, make_paper, make_user, upvote
 
 from broadsheet.papers.models import Comment, Listing, Paper, Upvote
@@ -53,7 +54,9 @@ def test_paper_page_by_arxiv_id_shows_everything_about_the_paper(client, paper):
     assert response.status_code == 200
     text = response.content.decode()
     assert "<h1>Attention Is All You Need</h1>" in text
-    assert "Ashish Vaswani, Noam Shazeer, Niki Parmar, Jakob Uszkoreit, Llion Jones" in text
+    assert "Ashish Vaswani, Noam Shazeer, Niki Parmar, Jakob Uszkoreit, Llion Jones" in strip_tags(
+        text
+    )
     assert "We keep going. " * 80 + "The very end." in text  # the full abstract
     assert "12 June 2017" in text and "2 August 2023" in text
     assert "1706.03762v7" in text
@@ -202,24 +205,25 @@ def test_member_posts_a_comment_and_sees_it_on_the_page(client_member, member, p
     response = client_member.post("/papers/1706.03762/comment", {"body": "  Great paper.  "})
 
     assert response.status_code == 302
-    assert response["Location"] == "/papers/1706.03762#comments"
     comment = Comment.objects.get()
+    assert response["Location"] == f"/papers/1706.03762#c-{comment.pk}"
     assert (comment.user, comment.paper, comment.body) == (member, paper, "Great paper.")
     text = client_member.get("/papers/1706.03762").content.decode()
     assert "Great paper." in text
     assert "Comment posted." in text
 
 
-def test_comment_is_plain_text_with_markup_escaped(client_member, paper):
-    body = '<script>alert("x")</script> <b>bold</b> <a href="javascript:x">link</a>\n\nnext'
+def test_comment_markup_is_escaped_and_markdown_rendered(client_member, paper):
+    body = '<script>alert("x")</script> <b>bold</b> <a href="javascript:x">link</a>\n\n**next**'
     client_member.post("/papers/1706.03762/comment", {"body": body})
 
     text = client_member.get("/papers/1706.03762").content.decode()
 
     assert "<script>alert" not in text
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text
+    assert "&lt;script&gt;alert(" in text
     assert "&lt;b&gt;bold&lt;/b&gt;" in text
     assert '<a href="javascript:x">' not in text
+    assert "<strong>next</strong>" in text
 
 
 def test_blank_comment_is_refused(client_member, paper):

@@ -3,14 +3,17 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 
 from broadsheet.accounts.models import User
+from broadsheet.papers import moderation
 
 
 @admin.action(description="Deactivate (suspend) selected members", permissions=["change"])
 def deactivate(modeladmin, request, queryset):
-    queryset = queryset.exclude(pk=request.user.pk)
-    if not request.user.is_superuser:
-        queryset = queryset.filter(is_superuser=False)
-    n = queryset.update(is_active=False)
+    n = 0
+    for member in queryset:
+        try:
+            n += moderation.set_suspended(request.user, member, True, "from the admin")
+        except moderation.NotAllowed:
+            continue  # themselves, or staff when the actor is not an admin
     modeladmin.message_user(request, f"Deactivated {n} member(s).")
 
 
@@ -35,6 +38,16 @@ class MemberAdmin(UserAdmin):
         if obj is not None and not request.user.is_superuser:
             return [f for f in self.moderator_fields if f != "is_active"]
         return super().get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # A suspension (or its end) from the change form goes through the audit log too.
+        if change and "is_active" in form.changed_data:
+            member = User.objects.get(pk=obj.pk)
+            try:
+                moderation.set_suspended(request.user, member, not obj.is_active, "from the admin")
+            except moderation.NotAllowed as e:
+                raise PermissionDenied(str(e)) from None
+        super().save_model(request, obj, form, change)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from broadsheet.accounts.forms import SignupForm
 from broadsheet.accounts.models import User
 from broadsheet.papers.models import Listing, Paper
+from broadsheet.papers.moderation import is_moderator
 
 PROFILE_ITEMS = 50
 
@@ -53,5 +54,6 @@ def profile(request, username: str):
             "upvoted": upvoted,
             "submission_count": Listing.objects.visible().filter(submitted_by=member).count(),
             "upvote_count": member.upvotes.filter(paper__hidden=False).count(),
+            "is_moderator": is_moderator(request.user),
         },
     )

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 
-from broadsheet.papers.models import Authorship, Comment, Listing, Paper
+from broadsheet.papers.models import Authorship, Listing, Paper
+from broadsheet.papers.querysets import comment_count
 
 MAX_REF = 200
-
-
-def _comment_count():
-    return Coalesce(
-        Subquery(
-            Comment.objects.filter(paper=OuterRef("pk"), hidden=False)
-            .order_by()
-            .values("paper")
-            .annotate(n=Count("id"))
-            .values("n")
-        ),
-        0,
-    )
 
 
 def papers_for_output():
@@ -37,7 +24,7 @@ def papers_for_output():
                 queryset=Authorship.objects.select_related("author").order_by("position"),
             )
         )
-        .annotate(comment_count=_comment_count())
+        .annotate(comment_count=comment_count("pk"))
     )
 
 

@@ -2,19 +2,28 @@
 
 from django.contrib import admin
 
-from broadsheet.papers.models import Comment, Listing, Paper
+from broadsheet.papers import moderation
+from broadsheet.papers.models import (
+    AuthorClaim,
+    Comment,
+    CommentReport,
+    Listing,
+    ModerationAction,
+    Paper,
+)
 from broadsheet.papers.signals import papers_changed
 
 
+# One by one through the moderation functions, so each change lands in the audit log.
 @admin.action(description="Hide from the site")
 def hide(modeladmin, request, queryset):
-    n = queryset.update(hidden=True)
+    n = sum(moderation.set_hidden(request.user, obj, True, "from the admin") for obj in queryset)
     modeladmin.message_user(request, f"Hid {n}.")
 
 
 @admin.action(description="Show again")
 def unhide(modeladmin, request, queryset):
-    n = queryset.update(hidden=False)
+    n = sum(moderation.set_hidden(request.user, obj, False, "from the admin") for obj in queryset)
     modeladmin.message_user(request, f"Showing {n} again.")
 
 
@@ -56,3 +65,35 @@ class CommentAdmin(admin.ModelAdmin):
     search_fields = ["body", "user__username"]
     raw_id_fields = ["paper", "user"]
     actions = [hide, unhide]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Readable in the admin, changed only through the site's moderation actions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    list_display = ["created", "actor_name", "action", "target_type", "target_label", "reason"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_name", "target_label", "reason"]
+
+
+@admin.register(CommentReport)
+class CommentReportAdmin(ReadOnlyAdmin):
+    list_display = ["comment", "reporter", "reason", "updated", "resolved"]
+    list_filter = ["resolved"]
+
+
+@admin.register(AuthorClaim)
+class AuthorClaimAdmin(ReadOnlyAdmin):
+    list_display = ["author", "user", "status", "created", "decided_by", "decided_at"]
+    list_filter = ["status"]

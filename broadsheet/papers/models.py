@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from broadsheet.papers.querysets import ListingQuerySet, PaperQuerySet
+from broadsheet.papers.querysets import CommentQuerySet, ListingQuerySet, PaperQuerySet
 
 
 class Paper(models.Model):
@@ -67,6 +67,14 @@ class Paper(models.Model):
 
 class Author(models.Model):
     name = models.CharField(max_length=300, unique=True)
+    # The member a moderator confirmed as this author (see AuthorClaim); one per name.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="claimed_authors",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -131,6 +139,8 @@ class Upvote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "paper"], name="one_upvote_per_member")
         ]
+        # Votes per day on /stats read a date range of votes.
+        indexes = [models.Index(fields=["created"], name="upvote_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} upvoted {self.paper_id}"
@@ -141,12 +151,117 @@ class Comment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
     )
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="comments")
-    body = models.TextField()
+    # One level of replies: a reply's parent is always a top-level comment.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField(help_text="Markdown, rendered through a safe subset")
     created = models.DateTimeField(default=timezone.now)
+    edited = models.DateTimeField(null=True, blank=True)
+    # Deleted by its author while it had replies: kept as a "deleted" placeholder, body cleared.
+    deleted = models.BooleanField(default=False)
     hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+
+    objects = CommentQuerySet.as_manager()
 
     class Meta:
         ordering = ["created", "id"]
 
     def __str__(self) -> str:
         return f"{self.user} on {self.paper_id}: {self.body[:40]}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.paper.get_absolute_url()}#c-{self.pk}"
+
+
+class CommentReport(models.Model):
+    """A member's report of a comment. One row per member and comment: reporting again
+    updates the reason and reopens it rather than piling up duplicates."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comment_reports"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+    # Settled by a moderator (the comment hidden, or the report dismissed).
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reporter"], name="one_report_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter} reported comment {self.comment_id}"
+
+
+class AuthorClaim(models.Model):
+    """A member asking to be recognised as an author name. One row per member and name."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="claims")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_claims"
+    )
+    message = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["author", "user"], name="one_claim_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} claims {self.author} ({self.status})"
+
+
+class ModerationAction(models.Model):
+    """The audit log: every moderation action, who took it, on what, why and when.
+
+    Targets are stored by kind, id and a label copied at the time, so the entry still reads
+    right after the target changed or was deleted."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide", "Hid"
+        UNHIDE = "unhide", "Showed again"
+        SUSPEND = "suspend", "Suspended"
+        UNSUSPEND = "unsuspend", "Lifted the suspension of"
+        APPROVE_CLAIM = "approve-claim", "Approved the claim"
+        REJECT_CLAIM = "reject-claim", "Rejected the claim"
+        DISMISS_REPORTS = "dismiss-reports", "Dismissed the reports on"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="moderation_actions",
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    target_type = models.CharField(max_length=32)
+    target_id = models.BigIntegerField()
+    target_label = models.CharField(max_length=300)
+    reason = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        permissions = [("moderate", "Can moderate from the site")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.get_action_display()} {self.target_type} {self.target_id}"

@@ -48,6 +48,31 @@ class PaperQuerySet(models.QuerySet):
         return self.filter(Q(arxiv_id=ref) | Q(slug=ref))
 
 
+class CommentQuerySet(models.QuerySet):
+    def visible(self):
+        """Comments a reader sees: not hidden, and not a reply under a hidden comment."""
+        return self.filter(hidden=False).exclude(parent__hidden=True)
+
+    def counted(self):
+        """Comments that count on cards and in the API: visible and not deleted."""
+        return self.visible().filter(deleted=False)
+
+
+def comment_count(paper_ref: str = "pk"):
+    """A subquery annotation: the number of counted comments on the outer row's paper."""
+    from broadsheet.papers.models import Comment
+
+    comments = (
+        Comment.objects.counted()
+        .filter(paper=OuterRef(paper_ref))
+        .order_by()
+        .values("paper")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(comments), 0)
+
+
 class ListingQuerySet(models.QuerySet):
     def visible(self):
         return self.filter(hidden=False, paper__hidden=False)
@@ -73,15 +98,8 @@ class ListingQuerySet(models.QuerySet):
 
     def for_cards(self):
         """Everything a listing card shows, in a fixed number of queries whatever the count."""
-        from broadsheet.papers.models import Authorship, Comment
+        from broadsheet.papers.models import Authorship
 
-        comments = (
-            Comment.objects.filter(paper=OuterRef("paper_id"), hidden=False)
-            .order_by()
-            .values("paper")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
         return (
             self.select_related("paper", "submitted_by")
             .prefetch_related(
@@ -90,7 +108,7 @@ class ListingQuerySet(models.QuerySet):
                     queryset=Authorship.objects.select_related("author").order_by("position"),
                 )
             )
-            .annotate(comment_count=Coalesce(Subquery(comments), 0))
+            .annotate(comment_count=comment_count("paper_id"))
         )
 
     def trending(self, now: dt.datetime):

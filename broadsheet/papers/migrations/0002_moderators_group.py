@@ -5,6 +5,8 @@ Give a member staff status and this group to make them a moderator.
 
 from django.db import migrations
 
+from broadsheet.papers.groups import grant
+
 PERMISSIONS = [
     ("papers", "view_paper"),
     ("papers", "change_paper"),
@@ -18,20 +20,7 @@ PERMISSIONS = [
 
 
 def create_group(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Moderators")
-    for app_label, codename in PERMISSIONS:
-        group.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+    grant(apps, "Moderators", PERMISSIONS)
 
 
 class Migration(migrations.Migration):
