@@ -40,5 +40,6 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("broadsheet.search.urls")),
+    path("", include("broadsheet.digests.urls")),
     path("admin/", admin.site.urls),
 ]

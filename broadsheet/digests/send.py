@@ -1,0 +1,359 @@
+"""Sending digests exactly once: `send_digests()` is what `broadsheet send-digests` runs.
+
+1. For each due period, one DigestRun per receiving subscriber is inserted, ignoring
+   conflicts with the unique (subscription, period) constraint: running twice adds nothing.
+2. Each due run is claimed by a conditional UPDATE (pending and due, or a claim older than
+   BROADSHEET_DIGEST_CLAIM_TIMEOUT whose sender died); of two senders exactly one gets it.
+3. The digest is composed, handed to the SMTP server over one reused connection, and marked
+   sent once the server accepted it.
+
+A sender killed mid-run leaves at most the one run it was sending claimed; the next run takes
+it over once its claim is stale. The one unavoidable gap: killed in the instant after the
+server accepted a message and before the row was marked sent, that message is sent again.
+Temporary SMTP failures retry with exponential backoff up to BROADSHEET_DIGEST_MAX_ATTEMPTS;
+a permanent rejection (5xx) fails the run and counts a hard bounce against the address, which
+is disabled after BROADSHEET_DIGEST_BOUNCE_LIMIT of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import smtplib
+import socket
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from broadsheet.digests.compose import Composer, last_sent
+from broadsheet.digests.emails import confirmation_email, digest_email
+from broadsheet.digests.models import DigestRun, Subscription
+from broadsheet.digests.periods import DAILY, Period, current_periods, parse_period
+from broadsheet.lib.progress import progress_bar
+
+log = logging.getLogger("broadsheet.digests")
+BATCH = 500
+
+
+@dataclass
+class Counts:
+    sent: int = 0
+    empty: int = 0
+    retry: int = 0
+    failed: int = 0
+    skipped: int = 0  # claimed by another sender first
+    would_send: int = 0  # --dry-run
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def __str__(self) -> str:
+        parts = [
+            f"{self.sent} sent",
+            f"{self.empty} empty",
+            f"{self.retry} to retry",
+            f"{self.failed} failed",
+            f"{self.skipped} taken by another sender",
+        ]
+        if self.would_send:
+            parts.insert(0, f"{self.would_send} would be sent")
+        return ", ".join(parts)
+
+
+class _Clock:
+    def __init__(self, counts: Counts, part: str) -> None:
+        self.counts, self.part = counts, part
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.counts.timings[self.part] += time.perf_counter() - self.start
+
+
+def due_subscriptions(period: Period):
+    subs = Subscription.objects.filter(
+        active=True, confirmed_at__isnull=False, disabled_reason="", frequency=period.kind
+    )
+    if period.kind == DAILY:
+        subs = subs.filter(weekdays__contains=str(period.first_day.weekday()))
+    return subs
+
+
+def create_runs(period: Period, email: str | None = None) -> int:
+    """One pending run per due subscriber for `period`; existing ones are left alone."""
+    subs = due_subscriptions(period)
+    if email:
+        subs = subs.filter(email__iexact=email)
+    ids = list(subs.values_list("id", flat=True))
+    before = DigestRun.objects.filter(period=period.key).count()
+    for start in range(0, len(ids), 2000):
+        DigestRun.objects.bulk_create(
+            [DigestRun(subscription_id=i, period=period.key) for i in ids[start : start + 2000]],
+            ignore_conflicts=True,
+        )
+    return DigestRun.objects.filter(period=period.key).count() - before
+
+
+def _claimable(now: dt.datetime) -> Q:
+    stale = now - dt.timedelta(seconds=settings.DIGEST_CLAIM_TIMEOUT)
+    return Q(status=DigestRun.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=DigestRun.Status.SENDING, claimed_at__lt=stale
+    )
+
+
+class Sender:
+    def __init__(self, counts: Counts) -> None:
+        self.counts = counts
+        self.connection = None
+        self.me = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    # Claims ------------------------------------------------------------------------------
+
+    def claim(self, run_id: int, now: dt.datetime) -> bool:
+        return (
+            DigestRun.objects.filter(_claimable(now), id=run_id).update(
+                status=DigestRun.Status.SENDING,
+                claimed_at=now,
+                claimed_by=self.me,
+                attempts=F("attempts") + 1,
+            )
+            == 1
+        )
+
+    def finish(self, run_id: int, status: str, **fields) -> None:
+        DigestRun.objects.filter(id=run_id, claimed_by=self.me).update(status=status, **fields)
+
+    # SMTP --------------------------------------------------------------------------------
+
+    def open(self):
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except Exception:  # closing a broken connection is best effort
+                pass
+            self.connection = None
+
+    def deliver(self, message) -> None:
+        """Send one message; a dropped connection is reopened once before giving up."""
+        for attempt in (1, 2):
+            connection = self.open()
+            message.connection = connection
+            try:
+                connection.send_messages([message])
+                return
+            except smtplib.SMTPServerDisconnected:
+                self.close()
+                if attempt == 2:
+                    raise
+
+    def failed(self, run: DigestRun, error: Exception) -> bool:
+        """Record a failed send. True when the server itself is unusable (stop this run)."""
+        code = _smtp_code(error)
+        text = f"{type(error).__name__}: {error}"[:500]
+        if code is not None and 500 <= code < 600:
+            self.finish(run.id, DigestRun.Status.FAILED, last_error=text)
+            Subscription.objects.filter(id=run.subscription_id).update(
+                hard_bounces=F("hard_bounces") + 1
+            )
+            Subscription.objects.filter(
+                id=run.subscription_id, hard_bounces__gte=settings.DIGEST_BOUNCE_LIMIT
+            ).update(disabled_reason=f"rejected by the mail server: {text}"[:300])
+            self.counts.failed += 1
+            log.warning(
+                "digest %s to subscription %s rejected: %s", run.period, run.subscription_id, text
+            )
+            return False
+        attempts = run.attempts + 1
+        if attempts >= settings.DIGEST_MAX_ATTEMPTS:
+            self.finish(run.id, DigestRun.Status.FAILED, last_error=text)
+            self.counts.failed += 1
+        else:
+            delay = settings.DIGEST_RETRY_SECONDS * 2 ** (attempts - 1)
+            self.finish(
+                run.id,
+                DigestRun.Status.PENDING,
+                last_error=text,
+                next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+            )
+            self.counts.retry += 1
+        log.warning(
+            "digest %s to subscription %s: %s (attempt %d)",
+            run.period,
+            run.subscription_id,
+            text,
+            attempts,
+        )
+        self.close()
+        # No connection at all (refused, timed out, DNS): every other message would fail too.
+        return code is None
+
+
+def _smtp_code(error: Exception) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return codes[0] if codes else None
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code
+    if isinstance(error, smtplib.SMTPException) and not isinstance(
+        error, smtplib.SMTPServerDisconnected
+    ):
+        return 450  # a protocol error this message met: temporary, retry later
+    return None
+
+
+def send_digests(
+    periods: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+    email: str | None = None,
+    now: dt.datetime | None = None,
+    out=None,
+) -> Counts:
+    """Create the runs of the due periods and send every claimable run (retries included)."""
+    now = now or timezone.now()
+    chosen = [parse_period(p) for p in periods] if periods else current_periods(now)
+    counts = Counts()
+    composer = Composer(now)
+    if dry_run:
+        return _dry_run(chosen, composer, counts, email, out)
+    for period in chosen:
+        create_runs(period, email)
+    runs = DigestRun.objects.filter(_claimable(now))
+    if email:
+        runs = runs.filter(subscription__email__iexact=email)
+    ids = list(runs.order_by("id").values_list("id", flat=True))
+    sender = Sender(counts)
+    bar = progress_bar("send-digests", total=len(ids), unit="emails")
+    try:
+        for start in range(0, len(ids), BATCH):
+            if _send_batch(ids[start : start + BATCH], composer, sender, counts, bar):
+                break
+    finally:
+        sender.close()
+        bar.close()
+    log.info("send-digests: %s", counts)
+    return counts
+
+
+def _load(run_ids: list[int]):
+    runs = list(
+        DigestRun.objects.filter(id__in=run_ids)
+        .select_related("subscription", "subscription__user")
+        .prefetch_related("subscription__saved_searches")
+        .order_by("id")
+    )
+    return runs, last_sent({r.subscription_id for r in runs})
+
+
+def _send_batch(run_ids, composer: Composer, sender: Sender, counts: Counts, bar) -> bool:
+    """Send a batch; True when the mail server is unreachable (stop: retry later)."""
+    with _Clock(counts, "load"):
+        runs, last = _load(run_ids)
+    with _Clock(counts, "search"):
+        composer.prepare_searches(
+            (
+                saved,
+                composer.since(r.subscription, parse_period(r.period), last.get(r.subscription_id)),
+            )
+            for r in runs
+            if r.subscription.include_saved_searches
+            for saved in r.subscription.saved_searches.all()
+        )
+    for run in runs:
+        bar.update(1)
+        sub = run.subscription
+        now = timezone.now()
+        with _Clock(counts, "claim"):
+            if not sub.receiving:
+                DigestRun.objects.filter(_claimable(now), id=run.id).update(
+                    status=DigestRun.Status.FAILED, last_error="unsubscribed or disabled"
+                )
+                continue
+            if not sender.claim(run.id, now):
+                counts.skipped += 1
+                continue
+        with _Clock(counts, "compose"):
+            digest = composer.compose(
+                sub, parse_period(run.period), last.get(sub.id), list(sub.saved_searches.all())
+            )
+            if digest.is_empty:
+                sender.finish(run.id, DigestRun.Status.EMPTY, sent_at=None)
+                counts.empty += 1
+                continue
+            message = digest_email(digest)
+        try:
+            with _Clock(counts, "smtp"):
+                sender.deliver(message)
+        except (smtplib.SMTPException, OSError) as e:
+            with _Clock(counts, "claim"):
+                if sender.failed(run, e):
+                    return True
+            continue
+        with _Clock(counts, "mark sent"):
+            sender.finish(run.id, DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
+        counts.sent += 1
+    return False
+
+
+def _dry_run(periods: list[Period], composer: Composer, counts: Counts, email, out) -> Counts:
+    """Compose what would be sent now, send nothing, write nothing."""
+    for period in periods:
+        subs = due_subscriptions(period).prefetch_related("saved_searches").select_related("user")
+        if email:
+            subs = subs.filter(email__iexact=email)
+        subs = list(subs)
+        last = last_sent(s.id for s in subs)
+        already = set(
+            DigestRun.objects.filter(period=period.key)
+            .exclude(status=DigestRun.Status.PENDING)
+            .values_list("subscription_id", flat=True)
+        )
+        for sub in subs:
+            if sub.id in already:
+                continue
+            digest = composer.compose(sub, period, last.get(sub.id))
+            if digest.is_empty:
+                counts.empty += 1
+                continue
+            counts.would_send += 1
+            if out is not None:
+                out.write(f"{period.key} {sub.email}: {digest.count} papers\n")
+    return counts
+
+
+def send_confirmations() -> int:
+    """Send the confirmation emails web requests asked for (the web never sends mail)."""
+    sent = 0
+    due = list(Subscription.objects.filter(confirmation_due=True, active=True).order_by("id")[:500])
+    if not due:
+        return 0
+    connection = get_connection(fail_silently=False)
+    try:
+        for sub in due:
+            # Claimed first, so two workers never send the same confirmation.
+            if not Subscription.objects.filter(id=sub.id, confirmation_due=True).update(
+                confirmation_due=False, confirmation_sent_at=timezone.now()
+            ):
+                continue
+            try:
+                confirmation_email(sub, connection).send()
+                sent += 1
+            except (smtplib.SMTPException, OSError):
+                log.warning("confirmation to subscription %s failed; will retry", sub.id)
+                Subscription.objects.filter(id=sub.id).update(confirmation_due=True)
+                break
+    finally:
+        connection.close()
+    return sent
