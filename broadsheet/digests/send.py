@@ -85,7 +85,7 @@ def due_subscriptions(period: Period):
     return subs
 
 
-def create_runs(period: Period, email: str | None = None) -> int:
+def create_runs(period: Period, email: str | None = None, now: dt.datetime | None = None) -> int:
     """One pending run per due subscriber for `period`; existing ones are left alone."""
     subs = due_subscriptions(period)
     if email:
@@ -94,7 +94,12 @@ def create_runs(period: Period, email: str | None = None) -> int:
     before = DigestRun.objects.filter(period=period.key).count()
     for start in range(0, len(ids), 2000):
         DigestRun.objects.bulk_create(
-            [DigestRun(subscription_id=i, period=period.key) for i in ids[start : start + 2000]],
+            [
+                DigestRun(
+                    subscription_id=i, period=period.key, next_attempt_at=now or timezone.now()
+                )
+                for i in ids[start : start + 2000]
+            ],
             ignore_conflicts=True,
         )
     return DigestRun.objects.filter(period=period.key).count() - before
@@ -229,7 +234,7 @@ def send_digests(
     if dry_run:
         return _dry_run(chosen, composer, counts, email, out)
     for period in chosen:
-        create_runs(period, email)
+        create_runs(period, email, now)
     runs = DigestRun.objects.filter(_claimable(now))
     if email:
         runs = runs.filter(subscription__email__iexact=email)
