@@ -60,30 +60,78 @@ def _message(
 
 
 def digest_context(digest: Digest) -> dict:
-    sub = digest.subscription
+    """What a digest shows, for the preview page."""
     return {
-        "site_name": settings.SITE_NAME,
-        "site_url": settings.SITE_URL,
-        "digest": digest,
-        "period": digest.period,
         "trending": digest.trending,
         "searches": [s for s in digest.searches if s.papers],
         "picks": digest.picks,
-        "unsubscribe_url": unsubscribe_url(sub),
-        "manage_url": manage_url(sub),
-        "search_url": absolute(reverse("search")),
     }
+
+
+class Renderer:
+    """Renders digests for one sending run. Sections shared by many subscribers (the same
+    trending papers, the same saved search with the same new papers) are rendered once."""
+
+    def __init__(self) -> None:
+        self._sections: dict[tuple, tuple[str, str]] = {}
+        self._urls: dict[int, str] = {}
+
+    def url(self, paper) -> str:
+        if paper.pk not in self._urls:
+            self._urls[paper.pk] = absolute(paper.get_absolute_url())
+        return self._urls[paper.pk]
+
+    def _section(self, name: str, context: dict) -> tuple[str, str]:
+        return (
+            get_template(f"digests/email/_{name}.txt").render(context),
+            get_template(f"digests/email/_{name}.html").render(context),
+        )
+
+    def _shared(self, key: tuple, name: str, context: dict) -> tuple[str, str]:
+        if key not in self._sections:
+            self._sections[key] = self._section(name, context)
+        return self._sections[key]
+
+    def sections(self, digest: Digest) -> list[tuple[str, str]]:
+        out = []
+        if digest.trending:
+            ids = tuple(p.pk for p in digest.trending)
+            items = [(p, self.url(p)) for p in digest.trending]
+            out.append(self._shared(("trending", ids), "trending", {"items": items}))
+        for section in digest.searches:
+            if section.papers:
+                ids = tuple(p.pk for p in section.papers)
+                key = ("search", section.saved.query, section.saved.category,
+                       section.saved.author, ids)  # fmt: skip
+                items = [(p, self.url(p)) for p in section.papers]
+                out.append(self._shared(key, "search", {"saved": section.saved, "items": items}))
+        if digest.picks:
+            items = [(pick, self.url(pick.paper)) for pick in digest.picks]
+            out.append(self._section("picks", {"items": items}))
+        return out
+
+    def email(self, digest: Digest, connection=None) -> EmailMultiAlternatives:
+        sub = digest.subscription
+        context = {
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+            "digest": digest,
+            "period": digest.period,
+            "sections": self.sections(digest),
+            "unsubscribe_url": unsubscribe_url(sub),
+            "manage_url": manage_url(sub),
+        }
+        headers = {
+            "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            # Clients and providers group and filter on this; it names the list, not a person.
+            "List-Id": f"{_SPACE.sub(' ', settings.SITE_NAME)} digest <digest.{_list_host()}>",
+        }
+        return _message(sub, _render("digest", context), headers, connection)
 
 
 def digest_email(digest: Digest, connection=None) -> EmailMultiAlternatives:
-    context = digest_context(digest)
-    headers = {
-        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        # Mail clients and providers group and filter on this; it names the list, not a person.
-        "List-Id": f"{_SPACE.sub(' ', settings.SITE_NAME)} digest <digest.{_list_host()}>",
-    }
-    return _message(digest.subscription, _render("digest", context), headers, connection)
+    return Renderer().email(digest, connection)
 
 
 def confirmation_email(subscription: Subscription, connection=None) -> EmailMultiAlternatives:

@@ -33,13 +33,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from broadsheet.digests.compose import Composer, last_sent
-from broadsheet.digests.emails import confirmation_email, digest_email
+from broadsheet.digests.emails import Renderer, confirmation_email
 from broadsheet.digests.models import DigestRun, Subscription
 from broadsheet.digests.periods import DAILY, Period, current_periods, parse_period
 from broadsheet.lib.progress import progress_bar
 
 log = logging.getLogger("broadsheet.digests")
 BATCH = 500
+# Runs claimed in one UPDATE. A sender killed mid-run leaves at most this many claimed (taken
+# over after BROADSHEET_DIGEST_CLAIM_TIMEOUT); marking sent stays one row at a time, so a kill
+# never makes a delivered digest look unsent, except in the instant described above.
+CLAIM_CHUNK = 25
 
 
 @dataclass
@@ -120,15 +124,24 @@ class Sender:
 
     # Claims ------------------------------------------------------------------------------
 
-    def claim(self, run_id: int, now: dt.datetime) -> bool:
-        return (
-            DigestRun.objects.filter(_claimable(now), id=run_id).update(
-                status=DigestRun.Status.SENDING,
-                claimed_at=now,
-                claimed_by=self.me,
-                attempts=F("attempts") + 1,
-            )
-            == 1
+    def claim(self, run_ids: list[int]) -> set[int]:
+        """Claim the claimable runs among `run_ids` in one UPDATE; returns those we got."""
+        now = timezone.now()
+        DigestRun.objects.filter(_claimable(now), id__in=run_ids).update(
+            status=DigestRun.Status.SENDING,
+            claimed_at=now,
+            claimed_by=self.me,
+            attempts=F("attempts") + 1,
+        )
+        mine = DigestRun.objects.filter(
+            id__in=run_ids, status=DigestRun.Status.SENDING, claimed_by=self.me, claimed_at=now
+        )
+        return set(mine.values_list("id", flat=True))
+
+    def release(self) -> None:
+        """Give back claimed runs this sender did not get to (it stopped early)."""
+        DigestRun.objects.filter(claimed_by=self.me, status=DigestRun.Status.SENDING).update(
+            status=DigestRun.Status.PENDING, claimed_by="", attempts=F("attempts") - 1
         )
 
     def finish(self, run_id: int, status: str, **fields) -> None:
@@ -235,17 +248,20 @@ def send_digests(
         return _dry_run(chosen, composer, counts, email, out)
     for period in chosen:
         create_runs(period, email, now)
-    runs = DigestRun.objects.filter(_claimable(now))
+    # Claimable as of now, not as of the start: runs another sender made a moment ago count.
+    runs = DigestRun.objects.filter(_claimable(timezone.now()))
     if email:
         runs = runs.filter(subscription__email__iexact=email)
     ids = list(runs.order_by("id").values_list("id", flat=True))
     sender = Sender(counts)
+    renderer = Renderer()
     bar = progress_bar("send-digests", total=len(ids), unit="emails")
     try:
         for start in range(0, len(ids), BATCH):
-            if _send_batch(ids[start : start + BATCH], composer, sender, counts, bar):
+            if _send_batch(ids[start : start + BATCH], composer, renderer, sender, counts, bar):
                 break
     finally:
+        sender.release()
         sender.close()
         bar.close()
     log.info("send-digests: %s", counts)
@@ -262,7 +278,9 @@ def _load(run_ids: list[int]):
     return runs, last_sent({r.subscription_id for r in runs})
 
 
-def _send_batch(run_ids, composer: Composer, sender: Sender, counts: Counts, bar) -> bool:
+def _send_batch(
+    run_ids, composer: Composer, renderer: Renderer, sender: Sender, counts, bar
+) -> bool:
     """Send a batch; True when the mail server is unreachable (stop: retry later)."""
     with _Clock(counts, "load"):
         runs, last = _load(run_ids)
@@ -276,19 +294,19 @@ def _send_batch(run_ids, composer: Composer, sender: Sender, counts: Counts, bar
             if r.subscription.include_saved_searches
             for saved in r.subscription.saved_searches.all()
         )
-    for run in runs:
+    claimed: set[int] = set()
+    for i, run in enumerate(runs):
         bar.update(1)
         sub = run.subscription
-        now = timezone.now()
-        with _Clock(counts, "claim"):
-            if not sub.receiving:
-                DigestRun.objects.filter(_claimable(now), id=run.id).update(
-                    status=DigestRun.Status.FAILED, last_error="unsubscribed or disabled"
-                )
-                continue
-            if not sender.claim(run.id, now):
-                counts.skipped += 1
-                continue
+        if i % CLAIM_CHUNK == 0:
+            with _Clock(counts, "claim"):
+                claimed = sender.claim([r.id for r in runs[i : i + CLAIM_CHUNK]])
+        if run.id not in claimed:
+            counts.skipped += 1
+            continue
+        if not sub.receiving:  # unsubscribed since the run was made
+            sender.finish(run.id, DigestRun.Status.FAILED, last_error="unsubscribed or disabled")
+            continue
         with _Clock(counts, "compose"):
             digest = composer.compose(
                 sub, parse_period(run.period), last.get(sub.id), list(sub.saved_searches.all())
@@ -297,7 +315,7 @@ def _send_batch(run_ids, composer: Composer, sender: Sender, counts: Counts, bar
                 sender.finish(run.id, DigestRun.Status.EMPTY, sent_at=None)
                 counts.empty += 1
                 continue
-            message = digest_email(digest)
+            message = renderer.email(digest)
         try:
             with _Clock(counts, "smtp"):
                 sender.deliver(message)
