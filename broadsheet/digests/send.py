@@ -4,12 +4,13 @@
    conflicts with the unique (subscription, period) constraint: running twice adds nothing.
 2. Each due run is claimed by a conditional UPDATE (pending and due, or a claim older than
    BROADSHEET_DIGEST_CLAIM_TIMEOUT whose sender died); of two senders exactly one gets it.
-3. The digest is composed, handed to the SMTP server over one reused connection, and marked
-   sent once the server accepted it.
+3. The digest is composed and rendered here, handed to the postman thread (one SMTP
+   connection, reused), and marked sent here once the postman reports the server accepted it.
 
-A sender killed mid-run leaves at most the one run it was sending claimed; the next run takes
-it over once its claim is stale. The one unavoidable gap: killed in the instant after the
-server accepted a message and before the row was marked sent, that message is sent again.
+A sender killed mid-run leaves the runs of its last claimed chunk claimed; the next run takes
+them over once the claim is stale. The one unavoidable gap: killed after the server accepted
+a message and before its row was marked sent (the time to render one more digest, a few
+milliseconds), that message is sent again.
 Temporary SMTP failures retry with exponential backoff up to BROADSHEET_DIGEST_MAX_ATTEMPTS;
 a permanent rejection (5xx) fails the run and counts a hard bounce against the address, which
 is disabled after BROADSHEET_DIGEST_BOUNCE_LIMIT of them.
@@ -36,6 +37,7 @@ from broadsheet.digests.compose import Composer, last_sent
 from broadsheet.digests.emails import Renderer, confirmation_email
 from broadsheet.digests.models import DigestRun, Subscription
 from broadsheet.digests.periods import DAILY, Period, current_periods, parse_period
+from broadsheet.digests.postman import SKIPPED, Postman, letter
 from broadsheet.lib.progress import progress_bar
 
 log = logging.getLogger("broadsheet.digests")
@@ -119,7 +121,6 @@ def _claimable(now: dt.datetime) -> Q:
 class Sender:
     def __init__(self, counts: Counts) -> None:
         self.counts = counts
-        self.connection = None
         self.me = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     # Claims ------------------------------------------------------------------------------
@@ -147,37 +148,19 @@ class Sender:
     def finish(self, run_id: int, status: str, **fields) -> None:
         DigestRun.objects.filter(id=run_id, claimed_by=self.me).update(status=status, **fields)
 
-    # SMTP --------------------------------------------------------------------------------
+    def settle(self, results) -> None:
+        """Record what the postman reports: sent once the server accepted it, else failed."""
+        for run, error in results:
+            if error is SKIPPED:
+                continue  # still claimed: released when this sender stops
+            if error is None:
+                self.finish(run.id, DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
+                self.counts.sent += 1
+            else:
+                self.failed(run, error)
 
-    def open(self):
-        if self.connection is None:
-            self.connection = get_connection(fail_silently=False)
-            self.connection.open()
-        return self.connection
-
-    def close(self) -> None:
-        if self.connection is not None:
-            try:
-                self.connection.close()
-            except Exception:  # closing a broken connection is best effort
-                pass
-            self.connection = None
-
-    def deliver(self, message) -> None:
-        """Send one message; a dropped connection is reopened once before giving up."""
-        for attempt in (1, 2):
-            connection = self.open()
-            message.connection = connection
-            try:
-                connection.send_messages([message])
-                return
-            except smtplib.SMTPServerDisconnected:
-                self.close()
-                if attempt == 2:
-                    raise
-
-    def failed(self, run: DigestRun, error: Exception) -> bool:
-        """Record a failed send. True when the server itself is unusable (stop this run)."""
+    def failed(self, run: DigestRun, error: Exception) -> None:
+        """Record a failed send: a permanent rejection, or a temporary failure to retry."""
         code = _smtp_code(error)
         text = f"{type(error).__name__}: {error}"[:500]
         if code is not None and 500 <= code < 600:
@@ -192,7 +175,7 @@ class Sender:
             log.warning(
                 "digest %s to subscription %s rejected: %s", run.period, run.subscription_id, text
             )
-            return False
+            return
         attempts = run.attempts + 1
         if attempts >= settings.DIGEST_MAX_ATTEMPTS:
             self.finish(run.id, DigestRun.Status.FAILED, last_error=text)
@@ -213,9 +196,6 @@ class Sender:
             text,
             attempts,
         )
-        self.close()
-        # No connection at all (refused, timed out, DNS): every other message would fail too.
-        return code is None
 
 
 def _smtp_code(error: Exception) -> int | None:
@@ -255,15 +235,21 @@ def send_digests(
     ids = list(runs.order_by("id").values_list("id", flat=True))
     sender = Sender(counts)
     renderer = Renderer()
+    postman = Postman()
+    postman.start()
     bar = progress_bar("send-digests", total=len(ids), unit="emails")
     try:
         for start in range(0, len(ids), BATCH):
-            if _send_batch(ids[start : start + BATCH], composer, renderer, sender, counts, bar):
-                break
+            _send_batch(ids[start : start + BATCH], composer, renderer, sender, postman, bar)
+            if postman.unreachable.is_set():
+                break  # the server is unreachable: the rest waits for the next run
     finally:
+        postman.finish()
+        with _Clock(counts, "mark sent"):
+            sender.settle(postman.done())
         sender.release()
-        sender.close()
         bar.close()
+    counts.timings["smtp"] = postman.smtp_seconds
     log.info("send-digests: %s", counts)
     return counts
 
@@ -279,9 +265,10 @@ def _load(run_ids: list[int]):
 
 
 def _send_batch(
-    run_ids, composer: Composer, renderer: Renderer, sender: Sender, counts, bar
-) -> bool:
-    """Send a batch; True when the mail server is unreachable (stop: retry later)."""
+    run_ids, composer: Composer, renderer: Renderer, sender: Sender, postman: Postman, bar
+) -> None:
+    """Compose and post a batch of runs, recording the postman's results as they come."""
+    counts = sender.counts
     with _Clock(counts, "load"):
         runs, last = _load(run_ids)
     with _Clock(counts, "search"):
@@ -297,6 +284,10 @@ def _send_batch(
     claimed: set[int] = set()
     for i, run in enumerate(runs):
         bar.update(1)
+        with _Clock(counts, "mark sent"):
+            sender.settle(postman.done())
+        if postman.unreachable.is_set():
+            return
         sub = run.subscription
         if i % CLAIM_CHUNK == 0:
             with _Clock(counts, "claim"):
@@ -315,19 +306,9 @@ def _send_batch(
                 sender.finish(run.id, DigestRun.Status.EMPTY, sent_at=None)
                 counts.empty += 1
                 continue
-            message = renderer.email(digest)
-        try:
-            with _Clock(counts, "smtp"):
-                sender.deliver(message)
-        except (smtplib.SMTPException, OSError) as e:
-            with _Clock(counts, "claim"):
-                if sender.failed(run, e):
-                    return True
-            continue
-        with _Clock(counts, "mark sent"):
-            sender.finish(run.id, DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
-        counts.sent += 1
-    return False
+            item = letter(run, renderer.email(digest))
+        with _Clock(counts, "waiting for the postman"):
+            postman.post(item)
 
 
 def _dry_run(periods: list[Period], composer: Composer, counts: Counts, email, out) -> Counts:
