@@ -150,13 +150,14 @@ class Sender:
 
     def settle(self, results) -> None:
         """Record what the postman reports: sent once the server accepted it, else failed."""
+        accepted = [run.id for run, error in results if error is None]
+        if accepted:  # one UPDATE for whatever arrived since the last look
+            DigestRun.objects.filter(id__in=accepted, claimed_by=self.me).update(
+                status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            self.counts.sent += len(accepted)
         for run, error in results:
-            if error is SKIPPED:
-                continue  # still claimed: released when this sender stops
-            if error is None:
-                self.finish(run.id, DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
-                self.counts.sent += 1
-            else:
+            if error is not None and error is not SKIPPED:  # SKIPPED: released at the end
                 self.failed(run, error)
 
     def failed(self, run: DigestRun, error: Exception) -> None:
