@@ -58,7 +58,10 @@ def subscribe(email: str, user=None, **options) -> Subscription:
         for name, value in changed.items():
             setattr(sub, name, value)
         if user is not None and sub.user_id is None:
+            # An account's email address is not verified: whoever holds the address confirms
+            # again before the digest becomes this member's.
             sub.user = user
+            sub.confirmed_at = None
         if not sub.active or sub.confirmed_at is None:
             if not sub.active:
                 sub.key = new_key()

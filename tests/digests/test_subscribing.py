@@ -123,3 +123,12 @@ def test_the_runs_of_a_period_are_created_once(subscriber, trending, smtp):
     send_digests([TODAY.key])
     assert DigestRun.objects.count() == 1
     assert len(smtp.messages) == 1
+
+
+def test_a_member_taking_over_an_address_must_confirm_it_again(db, subscriber):
+    from broadsheet.digests.subscribe import subscribe
+
+    claimer = make_user("claimer", email=subscriber.email)
+    sub = subscribe(subscriber.email, user=claimer)
+    assert sub.pk == subscriber.pk and sub.user == claimer
+    assert sub.confirmed_at is None and sub.confirmation_due
