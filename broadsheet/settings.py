@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "broadsheet.search",
     "broadsheet.api",
     "broadsheet.ops",
+    "broadsheet.digests",
     "ninja",  # only for its static files: the API docs page then loads no CDN script
     "django.contrib.admin",
     "django.contrib.auth",
@@ -232,3 +233,18 @@ WORKER_HEARTBEAT_MAX_AGE = envint("BROADSHEET_WORKER_HEARTBEAT_MAX_AGE", 300, mi
 READYZ_REQUIRE_WORKER = envbool("BROADSHEET_READYZ_REQUIRE_WORKER", False)
 PG_DUMP = env("BROADSHEET_PG_DUMP", "pg_dump")
 PG_RESTORE = env("BROADSHEET_PG_RESTORE", "pg_restore")
+# Email digests (`broadsheet send-digests`, run by the worker at BROADSHEET_DIGEST_SEND_AT).
+_digest_at = env("BROADSHEET_DIGEST_SEND_AT", "07:00")
+try:
+    DIGEST_SEND_AT = tuple(int(part) for part in _digest_at.split(":"))
+    assert len(DIGEST_SEND_AT) == 2 and 0 <= DIGEST_SEND_AT[0] < 24 and 0 <= DIGEST_SEND_AT[1] < 60
+except (ValueError, AssertionError):
+    raise SettingError(f"BROADSHEET_DIGEST_SEND_AT={_digest_at!r}: expected HH:MM") from None
+DIGEST_WEEKLY_DAY = envint("BROADSHEET_DIGEST_WEEKLY_DAY", 0, minimum=0)
+if DIGEST_WEEKLY_DAY > 6:
+    raise SettingError("BROADSHEET_DIGEST_WEEKLY_DAY: 0 (Monday) to 6 (Sunday)")
+DIGEST_CONFIRM_DAYS = envint("BROADSHEET_DIGEST_CONFIRM_DAYS", 7, minimum=1)
+DIGEST_MAX_ATTEMPTS = envint("BROADSHEET_DIGEST_MAX_ATTEMPTS", 5, minimum=1)
+DIGEST_RETRY_SECONDS = envint("BROADSHEET_DIGEST_RETRY_SECONDS", 300, minimum=1)
+DIGEST_BOUNCE_LIMIT = envint("BROADSHEET_DIGEST_BOUNCE_LIMIT", 3, minimum=1)
+DIGEST_CLAIM_TIMEOUT = envint("BROADSHEET_DIGEST_CLAIM_TIMEOUT", 600, minimum=1)

@@ -47,6 +47,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/status/", ops.status_page, name="status"),
     path("", include("broadsheet.front.community_urls")),
+    path("", include("broadsheet.digests.urls")),
     path("admin/", admin.site.urls),
 ]
 handler500 = "broadsheet.ops.health.server_error_view"

@@ -43,3 +43,25 @@ def scheduled_jobs() -> list[tuple[str, object]]:
     if out:
         out.append(("embed", embed_job))
     return out
+
+
+def digests_job():
+    from broadsheet.digests.send import send_digests
+
+    return send_digests()
+
+
+def confirmations_job():
+    from broadsheet.digests.send import send_confirmations
+
+    return send_confirmations()
+
+
+def digest_jobs() -> list[tuple[str, object, dict]]:
+    """(name, function, cron fields) of the email jobs: digests at BROADSHEET_DIGEST_SEND_AT,
+    confirmation emails every minute (web requests only queue them)."""
+    hour, minute = settings.DIGEST_SEND_AT
+    return [
+        ("send-digests", digests_job, {"hour": hour, "minute": minute}),
+        ("send-confirmations", confirmations_job, {"minute": "*"}),
+    ]

@@ -1,4 +1,4 @@
-"""`broadsheet worker`: runs the scheduled jobs (ingest now; digests and the rest later)."""
+"""`broadsheet worker`: runs the scheduled jobs (ingest, embedding, digests) and beats a heartbeat."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from broadsheet.ingest.schedule import scheduled_jobs
+from broadsheet.ingest.schedule import digest_jobs, scheduled_jobs
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
 
 log = logging.getLogger("broadsheet.jobs")
@@ -42,8 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, once=False, **options):
         jobs = scheduled_jobs()
         if not jobs:
-            self.stderr.write("No jobs configured (see BROADSHEET_INGEST_* in .env.example).")
-            return
+            self.stderr.write("No ingest jobs (see BROADSHEET_INGEST_* in .env.example).")
 
         def daily():
             # One after the other: embedding needs what the ingest jobs just stored.
@@ -52,6 +51,8 @@ class Command(BaseCommand):
 
         if once:
             daily()
+            for name, job, _ in digest_jobs():
+                _guarded(name, job)()
             return
         hour, minute = settings.INGEST_AT
         scheduler = BlockingScheduler(timezone=settings.TIME_ZONE)
@@ -67,6 +68,15 @@ class Command(BaseCommand):
             coalesce=True,
             misfire_grace_time=3600,
         )
+        for name, job, cron in digest_jobs():
+            scheduler.add_job(
+                _guarded(name, job),
+                CronTrigger(timezone=settings.TIME_ZONE, **cron),
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         names = ", ".join(name for name, _ in jobs)
         self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
         try:
