@@ -76,3 +76,23 @@ def test_members_who_are_not_staff_cannot_see_it(client, db):
 def test_core_sections_are_registered():
     assert {"Jobs", "Workers", "Search index", "Database"} <= set(status._sections)
     assert status._sections["Jobs"] is core.job_rows
+
+
+def test_digests_section_counts_receivers_and_unsent_digests(client, db):
+    from broadsheet.digests.models import DigestRun, Subscription
+
+    now = timezone.now()
+    sub = Subscription.objects.create(email="a@example.org", confirmed_at=now)
+    Subscription.objects.create(email="b@example.org")  # not confirmed yet
+    DigestRun.objects.create(subscription=sub, period="2026-11-27", status="pending")
+    DigestRun.objects.create(subscription=sub, period="2026-11-26", status="sent", sent_at=now)
+    page = staff_client(client).get("/admin/status/").content.decode()
+    assert "<h2>Digests</h2>" in page
+    page = page.replace("\n", "").replace("  ", "")
+    for label, value in (
+        ("subscriptions receiving digests", 1),
+        ("waiting for confirmation", 1),
+        ("unsent digests (pending or being sent)", 1),
+        ("failed digests", 0),
+    ):
+        assert f"<th>{label}</th><td>{value}</td>" in page, label

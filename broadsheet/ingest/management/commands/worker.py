@@ -1,4 +1,4 @@
-"""`broadsheet worker`: runs the scheduled jobs (ingest, embedding, digests) and beats a heartbeat."""
+"""`broadsheet worker`: runs the scheduled jobs (ingest, embed, digests); beats a heartbeat."""
 
 from __future__ import annotations
 
