@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from broadsheet.api.callers import ApiError
+from broadsheet.api.v1.collections import router as collections_router
 from broadsheet.api.v1.listings import me_router
 from broadsheet.api.v1.listings import router as listings_router
 from broadsheet.api.v1.papers import router as papers_router
@@ -34,7 +35,7 @@ class BroadsheetAPI(NinjaAPI):
         # "no credentials"), so clients and generated tests do not think GETs need a token.
         for url, item in schema.get("paths", {}).items():
             get = item.get("get")
-            if get and not url.endswith("/me"):
+            if get and not url.endswith(("/me", "/collections")):
                 get["security"] = [{}, *get.get("security", [])]
         return schema
 
@@ -49,6 +50,7 @@ api = BroadsheetAPI(
 api.add_router("", papers_router)
 api.add_router("", listings_router)
 api.add_router("", me_router)
+api.add_router("", collections_router)
 
 
 def _error(request: HttpRequest, message: str, status: int) -> HttpResponse:
