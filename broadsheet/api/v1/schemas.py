@@ -46,6 +46,10 @@ class PaperOut(Schema):
     projectUrl: str
     githubRepo: str
     githubStars: int | None
+    aiKeywords: list[str] = Field(
+        description="A few key phrases extracted from the title and abstract (empty until "
+        "computed)"
+    )
     votes: int = Field(description="Members' upvotes plus the votes brought from the source")
     memberUpvotes: int
     sourceUpvotes: int

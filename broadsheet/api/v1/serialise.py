@@ -53,6 +53,7 @@ def paper_out(request: HttpRequest, paper: Paper) -> dict:
         "projectUrl": paper.project_url,
         "githubRepo": paper.github_repo,
         "githubStars": paper.github_stars,
+        "aiKeywords": [k for k in paper.ai_keywords or [] if isinstance(k, str)],
         "votes": paper.votes,
         "memberUpvotes": paper.upvote_count,
         "sourceUpvotes": paper.source_upvotes,
