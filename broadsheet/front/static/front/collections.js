@@ -1,7 +1,8 @@
 // Save to / remove from a collection, and "not interested", without a page reload.
 // Without JavaScript the same forms post and redirect back.
 async function postForJson(form) {
-  const response = await fetch(form.action, {
+  // getAttribute: form.action would be the form's input named "action".
+  const response = await fetch(form.getAttribute("action"), {
     method: "POST",
     body: new FormData(form),
     headers: { Accept: "application/json" },
