@@ -11,12 +11,12 @@ Two signals over the stored MiniLM vectors (no model is run here):
    which directions of the embedding space the member cares about as a whole, so a paper close
    to the centre of several likes beats one close to a single odd like.
 
-score = 0.7 * similarity + 0.3 * model probability. Candidates are the nearest neighbours of
-each liked paper (the vector index: usearch or pgvector HNSW) plus, when `since` is given,
-every paper listed since then, scored exactly. Never returned: papers the member upvoted,
-collected or dismissed ("not interested"), ids in `exclude_ids`, hidden papers, and papers
-below MIN_SIMILARITY to every like. A member with no likes (or whose likes have no vectors
-yet) gets [].
+score = 0.3 * similarity + 0.7 * model probability (weights from bench/recommend.py).
+Candidates are the nearest neighbours of each liked paper (the vector index: usearch or
+pgvector HNSW) plus, when `since` is given, every paper listed since then, scored exactly.
+Never returned: papers the member upvoted, collected or dismissed ("not interested"), ids in
+`exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every like. A member with
+no likes (or whose likes have no vectors yet) gets [].
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ NEIGHBOURS = 40  # nearest papers taken per like
 RECENT_MAX = 3000  # papers listed since `since` scored exactly, at most
 NEGATIVES = 300  # random papers the linear model learns to tell the likes from
 MIN_SIMILARITY = 0.2  # MiniLM puts unrelated abstracts at about 0.0-0.2
-SIMILARITY_WEIGHT = 0.7
+SIMILARITY_WEIGHT = 0.3  # measured with bench/recommend.py (README, "For you")
 MODEL_WEIGHT = 1.0 - SIMILARITY_WEIGHT
 
 
@@ -117,6 +117,22 @@ def fit_linear(positives: np.ndarray, negatives: np.ndarray, steps: int = 200) -
     return w
 
 
+def score(
+    likes: np.ndarray, candidates: np.ndarray, negatives: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, cosine to the closest like, index of that like) per candidate row."""
+    similarity = candidates @ likes.T  # unit vectors: cosine
+    best = similarity.argmax(axis=1)
+    nearest = similarity[np.arange(len(candidates)), best]
+    if len(negatives):
+        w = fit_linear(likes, negatives)
+        logits = candidates.astype(np.float64) @ w[:-1] + w[-1]
+        probability = 1.0 / (1.0 + np.exp(-logits))
+    else:
+        probability = np.zeros(len(candidates))
+    return SIMILARITY_WEIGHT * nearest + MODEL_WEIGHT * probability, nearest, best
+
+
 def _candidates(likes: dict[int, np.ndarray], start: dt.datetime | None) -> set[int]:
     from broadsheet.search.backends import get_backend
     from broadsheet.search.results import Filters
@@ -154,21 +170,12 @@ def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick
         return []
 
     like_ids = list(likes)
-    like_matrix = np.stack([likes[i] for i in like_ids])
     cand_ids = list(candidates)
-    cand_matrix = np.stack([candidates[i] for i in cand_ids])
-    similarity = cand_matrix @ like_matrix.T  # unit vectors: cosine
-    best = similarity.argmax(axis=1)
-    nearest = similarity[np.arange(len(cand_ids)), best]
-
-    negatives = _random_negatives(set(liked))
-    if len(negatives):
-        w = fit_linear(like_matrix, negatives)
-        logits = cand_matrix.astype(np.float64) @ w[:-1] + w[-1]
-        probability = 1.0 / (1.0 + np.exp(-logits))
-    else:
-        probability = np.zeros(len(cand_ids))
-    scores = SIMILARITY_WEIGHT * nearest + MODEL_WEIGHT * probability
+    scores, nearest, best = score(
+        np.stack([likes[i] for i in like_ids]),
+        np.stack([candidates[i] for i in cand_ids]),
+        _random_negatives(set(liked)),
+    )
 
     order = [i for i in np.argsort(-scores, kind="stable") if nearest[i] >= MIN_SIMILARITY]
     order = order[:limit]
