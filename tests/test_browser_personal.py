@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from factories import upvote
 from playwright.sync_api import Page, expect
+from test_browser import ARTIFACTS
 
 from broadsheet.papers import collections
 from broadsheet.papers.models import CollectionItem, Dismissal, Paper
@@ -49,6 +50,8 @@ def test_save_a_paper_to_a_collection_from_a_card_without_reload(live_server, pa
 
     expect(button).to_have_attribute("aria-pressed", "true")
     expect(card.locator(".collect-summary")).to_have_text("Saved")
+    ARTIFACTS.mkdir(exist_ok=True)
+    card.screenshot(path=str(ARTIFACTS / "collect-menu.png"))
     assert page.evaluate("window.__marker") == 1, "the page reloaded"
     assert CollectionItem.objects.filter(collection=reading, paper=paper).exists()
 
@@ -93,6 +96,7 @@ def test_for_you_picks_and_not_interested_removes_the_card(live_server, page, me
     expect(cards).to_have_count(30)
     expect(cards.first.locator(".because")).to_have_text(f"Because you liked {SAE}")
     first_id = cards.first.get_attribute("id")
+    page.screenshot(path=str(ARTIFACTS / "for-you.png"))
     page.evaluate("window.__marker = 1")
 
     cards.first.get_by_role("button", name="Not interested").click()
