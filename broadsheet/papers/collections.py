@@ -18,6 +18,14 @@ class CollectionError(Exception):
     """A change refused, with a message for the member."""
 
 
+class NameTaken(CollectionError):
+    """The member already has a collection of that name (a conflict, not a bad request)."""
+
+
+def _taken(name: str) -> NameTaken:
+    return NameTaken(f"You already have a collection called “{name}”.")
+
+
 def clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -57,7 +65,7 @@ def _unique(user, name: str, exclude_pk: int | None = None) -> None:
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
-        raise CollectionError(f"You already have a collection called “{name}”.")
+        raise _taken(name)
 
 
 def create(user, name: str, public: bool = False) -> Collection:
@@ -69,7 +77,7 @@ def create(user, name: str, public: bool = False) -> Collection:
         with transaction.atomic():
             return Collection.objects.create(owner=user, name=name, public=public)
     except IntegrityError:  # a concurrent request made the same name first
-        raise CollectionError(f"You already have a collection called “{name}”.") from None
+        raise _taken(name) from None
 
 
 def update(collection: Collection, *, name: str | None = None, public: bool | None = None):
@@ -84,7 +92,7 @@ def update(collection: Collection, *, name: str | None = None, public: bool | No
         with transaction.atomic():
             collection.save()
     except IntegrityError:
-        raise CollectionError(f"You already have a collection called “{name}”.") from None
+        raise _taken(collection.name) from None
     return collection
 
 

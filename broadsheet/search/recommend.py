@@ -40,6 +40,9 @@ from broadsheet.papers.models import (
 
 LIKES_MAX = 50  # the member's most recent likes used (older tastes fade out)
 NEIGHBOURS = 40  # nearest papers taken per like
+# Likes whose neighbours are looked up (one vector-index query each, the main cost of a call);
+# all LIKES_MAX still train the linear model and score every candidate.
+NEIGHBOUR_LIKES = 20
 RECENT_MAX = 3000  # papers listed since `since` scored exactly, at most
 NEGATIVES = 300  # random papers the linear model learns to tell the likes from
 MIN_SIMILARITY = 0.2  # MiniLM puts unrelated abstracts at about 0.0-0.2
@@ -140,7 +143,7 @@ def _candidates(likes: dict[int, np.ndarray], start: dt.datetime | None) -> set[
     backend = get_backend()
     filters = Filters(after=timezone.localdate(start)) if start else Filters()
     found: set[int] = set()
-    for vector in likes.values():
+    for vector in list(likes.values())[:NEIGHBOUR_LIKES]:
         found.update(pid for pid, _ in backend.semantic(vector, filters, NEIGHBOURS))
     if start is not None:
         recent = Listing.objects.visible().filter(submitted_at__gte=start)
@@ -154,7 +157,8 @@ def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick
     if user is None or not getattr(user, "is_authenticated", False) or limit <= 0:
         return []
     liked = liked_ids(user)
-    likes = vectors_of(liked[:LIKES_MAX])
+    stored = vectors_of(liked[:LIKES_MAX])
+    likes = {pid: stored[pid] for pid in liked[:LIKES_MAX] if pid in stored}  # newest first
     if not likes:
         return []
     start = _start(since)

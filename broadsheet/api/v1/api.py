@@ -16,8 +16,9 @@ from broadsheet.api.v1.listings import router as listings_router
 from broadsheet.api.v1.papers import router as papers_router
 
 DESCRIPTION = """\
-Broadsheet's own API. Reading needs no credentials. Writing (upvotes, submissions) needs a
-personal API token with write scope, created at /settings/tokens and sent as
+Broadsheet's own API. Reading needs no credentials (except your own collections). Writing
+(upvotes, submissions, collections) needs a personal API token with write scope, created at
+/settings/tokens and sent as
 `Authorization: Bearer <token>`, or a logged-in session plus its CSRF token.
 Requests are rate-limited per token, per member and per IP address: over the limit the answer
 is 429 with `Retry-After`. Lists are pages (`limit`, `offset`) with `Link` headers for the next

@@ -49,7 +49,7 @@ def _owned(request: HttpRequest, pk: int) -> Collection:
 
 
 def _refused(e: rules.CollectionError) -> ApiError:
-    return ApiError(str(e), 409 if "already have" in str(e) else 400)
+    return ApiError(str(e), 409 if isinstance(e, rules.NameTaken) else 400)
 
 
 def _counted(pk: int) -> Collection:
