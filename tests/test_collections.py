@@ -193,3 +193,14 @@ def test_cards_and_paper_page_offer_the_member_collections(ada, paper):
     page = client.get(paper.get_absolute_url()).content.decode()
     assert "Favourites" in page and 'value="add"' in page
     assert 'class="collect"' not in Client().get("/").content.decode()
+
+
+def test_search_hits_offer_the_save_menu(ada, paper):
+    from broadsheet.search.indexing import index_papers
+
+    index_papers([paper.pk])
+    collection = rules.create(ada, "Found")
+    rules.add_paper(collection, paper)
+    page = logged_in(ada).get("/search?q=attention+is+all").content.decode()
+    assert 'class="card search-hit"' in page
+    assert "Found" in page and 'aria-pressed="true"' in page
