@@ -72,3 +72,16 @@ def test_papers_without_keywords_show_none():
     assert 'class="keywords"' not in Client().get(paper.get_absolute_url()).content.decode()
     assert Client().get(f"/api/v1/papers/{paper.ref}").json()["aiKeywords"] == []
     assert "ai_keywords" not in Client().get(f"/api/papers/{paper.ref}").json()
+
+
+def test_the_hugging_face_client_reads_the_keywords(live_server, transactional_db, monkeypatch):
+    from huggingface_hub import HfApi
+    from huggingface_hub.utils import close_session
+
+    monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+    make_paper("Keyworded", arxiv_id="2606.07777", ai_keywords=["sparse autoencoders", "LLM"])
+    try:
+        info = HfApi(endpoint=live_server.url, token=False).paper_info("2606.07777")
+    finally:
+        close_session()
+    assert info.ai_keywords == ["sparse autoencoders", "LLM"]
