@@ -186,6 +186,8 @@ else:
 VOTES_PER_MINUTE = envint("BROADSHEET_VOTES_PER_MINUTE", 30, minimum=1)
 TRENDING_GRAVITY = envfloat("BROADSHEET_TRENDING_GRAVITY", 1.5)
 TRENDING_DAYS = envint("BROADSHEET_TRENDING_DAYS", 7, minimum=1)
+# /for-you shows papers listed or published this many days up to the newest listing first.
+FOR_YOU_DAYS = envint("BROADSHEET_FOR_YOU_DAYS", 30, minimum=1)
 PAGE_SIZE = envint("BROADSHEET_PAGE_SIZE", 50, minimum=1)
 COMMENT_MAX_LENGTH = envint("BROADSHEET_COMMENT_MAX_LENGTH", 5000, minimum=1)
 

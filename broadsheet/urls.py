@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(r"^papers/month/(?P<month>[^/]+)$", feed.by_month, name="month"),
     path("papers/trending", feed.trending, name="trending"),
     path("submit", submit_views.submit_page, name="submit"),
+    path("", include("broadsheet.front.personal_urls")),
     path("", include("broadsheet.api.urls")),
     path("feeds/", include("broadsheet.front.feeds")),
     # Paper ids may hold a slash (old-style arXiv ids such as hep-th/9901001).

@@ -52,6 +52,8 @@ def hf_paper(paper: Paper) -> dict:
             data["githubStars"] = paper.github_stars
     if paper.project_url:
         data["projectPage"] = paper.project_url
+    if paper.ai_keywords:
+        data["ai_keywords"] = list(paper.ai_keywords)
     return data
 
 

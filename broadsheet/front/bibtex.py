@@ -64,3 +64,8 @@ def paper_bibtex(paper: Paper) -> str:
     entry = "article" if paper.journal_ref else "misc"
     body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
     return f"@{entry}{{{cite_key(paper, names)},\n{body}\n}}\n"
+
+
+def papers_bibtex(papers) -> str:
+    """One .bib file of many papers (a collection); prefetch `authorships__author`."""
+    return "\n".join(paper_bibtex(p) for p in papers)

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
+from broadsheet.front.collection_views import cards_context
 from broadsheet.front.pages import parse_day, parse_month, parse_week, week_label
 from broadsheet.papers.models import Listing, Upvote
 from broadsheet.papers.querysets import iso_week_range, month_range
@@ -30,6 +31,7 @@ def _render_feed(
         listing.is_voted = listing.paper_id in voted
     rank_offset = page.start_index() - 1 if page.object_list else 0
     context = {"page": page, "heading": heading, "nav": nav, "rank_offset": rank_offset}
+    context.update(cards_context(request.user, [item.paper for item in page.object_list]))
     return render(request, template, context | extra)
 
 

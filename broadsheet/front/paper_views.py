@@ -75,6 +75,9 @@ def paper_page(
         "comment_max": settings.COMMENT_MAX_LENGTH,
     }
     context.update(related_papers(paper))
+    from broadsheet.front.collection_views import cards_context  # it imports this module
+
+    context.update(cards_context(request.user, [paper]))
     return render(request, "front/paper.html", context, status=400 if failed else 200)
 
 

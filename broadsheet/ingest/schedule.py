@@ -33,6 +33,13 @@ def embed_job():
     return embed_missing()
 
 
+def keywords_job():
+    """Keywords for the papers `embed` just gave vectors."""
+    from broadsheet.search.keywords import keyword_missing
+
+    return keyword_missing()
+
+
 def scheduled_jobs() -> list[tuple[str, object]]:
     """(name, function) of every job this site has configured, in the order they run."""
     out = []
@@ -42,6 +49,7 @@ def scheduled_jobs() -> list[tuple[str, object]]:
         out.append(("ingest-hf-daily", hf_daily_job))
     if out:
         out.append(("embed", embed_job))
+        out.append(("keywords", keywords_job))
     return out
 
 

@@ -1,4 +1,5 @@
-"""The domain: papers, their authors, the daily feed (listings), upvotes and comments."""
+"""The domain: papers, their authors, the daily feed (listings), upvotes, comments, members'
+collections and what they are not interested in."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from broadsheet.papers.querysets import CommentQuerySet, ListingQuerySet, PaperQuerySet
+from broadsheet.papers.querysets import (
+    CollectionQuerySet,
+    CommentQuerySet,
+    ListingQuerySet,
+    PaperQuerySet,
+)
 
 
 class Paper(models.Model):
@@ -41,6 +47,9 @@ class Paper(models.Model):
     # so re-ingesting never clobbers our members' votes. The shown score is the sum.
     source_upvotes = models.PositiveIntegerField(default=0)
     hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+    # A few key phrases from the title and abstract, computed offline (`broadsheet keywords`);
+    # null until computed, so the job finds the papers still to do.
+    ai_keywords = models.JSONField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -265,3 +274,68 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.get_action_display()} {self.target_type} {self.target_id}"
+
+
+class Collection(models.Model):
+    """A member's reading list. Private unless the owner makes it public; a private list is
+    visible to its owner only (everyone else gets a 404, as if it did not exist)."""
+
+    NAME_MAX = 100
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections"
+    )
+    name = models.CharField(max_length=NAME_MAX)
+    public = models.BooleanField(default=False)
+    papers = models.ManyToManyField(Paper, through="CollectionItem", related_name="collections")
+    created = models.DateTimeField(default=timezone.now)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_collection_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} / {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("collection", args=[self.pk])
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="collection_items")
+    added = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "paper"], name="paper_once_per_collection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} in {self.collection_id}"
+
+
+class Dismissal(models.Model):
+    """ "Not interested": a paper a member asked never to be recommended again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dismissals"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="dismissals")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="one_dismissal_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is not interested in {self.paper_id}"

@@ -136,3 +136,20 @@ class ListingQuerySet(models.QuerySet):
             .annotate(trending_score=score)
             .order_by("-trending_score", "-submitted_at", "-id")
         )
+
+
+class CollectionQuerySet(models.QuerySet):
+    def readable_by(self, user):
+        """Public collections, and the member's own private ones."""
+        if user is not None and user.is_authenticated:
+            return self.filter(Q(public=True) | Q(owner=user))
+        return self.filter(public=True)
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def with_counts(self):
+        """Each collection with how many visible papers it holds."""
+        return self.annotate(
+            paper_count=Count("items", filter=Q(items__paper__hidden=False), distinct=True)
+        )

@@ -1,13 +1,22 @@
-"""Personal picks: papers most similar to what a member upvoted.
+"""Personal picks: papers like the ones a member upvoted or collected.
 
     picks_for(user, *, limit=10, exclude_ids=(), since=None) -> list[Pick]
 
-A minimal implementation of the interface agreed with the collections work (which replaces it
-with one that also counts collected and dismissed papers): for each of the member's most recent
-upvotes that has a vector, its nearest neighbours; a candidate scores its best cosine similarity
-to any of them, and `because` names that upvoted paper. Never a paper the member upvoted, one in
-`exclude_ids` or a hidden one; with `since`, only papers listed or published on or after it.
-No upvotes (or no vectors yet): no picks.
+Two signals over the stored MiniLM vectors (no model is run here):
+
+1. similarity: a candidate's cosine similarity to the closest paper the member liked (that
+   paper is the pick's `because`);
+2. a linear model in the manner of arxiv-sanity: a small L2-regularised logistic regression
+   fitted, per call, on the member's liked papers against random other papers. It learns
+   which directions of the embedding space the member cares about as a whole, so a paper close
+   to the centre of several likes beats one close to a single odd like.
+
+score = 0.3 * similarity + 0.7 * model probability (weights from bench/recommend.py).
+Candidates are the nearest neighbours of each liked paper (the vector index: usearch or
+pgvector HNSW) plus, when `since` is given, every paper listed since then, scored exactly.
+Never returned: papers the member upvoted, collected or dismissed ("not interested"), ids in
+`exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every like. A member with
+no likes (or whose likes have no vectors yet) gets [].
 """
 
 from __future__ import annotations
@@ -16,61 +25,176 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
+import numpy as np
+from django.db.models import Max, Prefetch, Q
+from django.utils import timezone
 
-from broadsheet.papers.models import Paper, Upvote
+from broadsheet.papers.models import (
+    Authorship,
+    CollectionItem,
+    Dismissal,
+    Listing,
+    Paper,
+    Upvote,
+)
 
-LIKED = 20  # the most recent upvotes looked at
-NEIGHBOURS = 50  # candidates per liked paper, before exclusions
+LIKES_MAX = 50  # the member's most recent likes used (older tastes fade out)
+NEIGHBOURS = 40  # nearest papers taken per like
+# Likes whose neighbours are looked up (one vector-index query each, the main cost of a call);
+# all LIKES_MAX still train the linear model and score every candidate.
+NEIGHBOUR_LIKES = 20
+RECENT_MAX = 3000  # papers listed since `since` scored exactly, at most
+NEGATIVES = 300  # random papers the linear model learns to tell the likes from
+MIN_SIMILARITY = 0.2  # MiniLM puts unrelated abstracts at about 0.0-0.2
+SIMILARITY_WEIGHT = 0.3  # measured with bench/recommend.py (README, "For you")
+MODEL_WEIGHT = 1.0 - SIMILARITY_WEIGHT
 
 
 @dataclass(frozen=True)
 class Pick:
     paper: Paper
     score: float
-    because: Paper
+    because: Paper  # the liked paper this one is most similar to
 
 
-def picks_for(
-    user,
-    *,
-    limit: int = 10,
-    exclude_ids: Iterable[int] = (),
-    since: dt.datetime | None = None,
-) -> list[Pick]:
+def liked_ids(user) -> list[int]:
+    """Papers the member upvoted or collected, the most recent first."""
+    upvoted = Upvote.objects.filter(user=user, paper__hidden=False).values_list(
+        "paper_id", "created"
+    )
+    collected = CollectionItem.objects.filter(
+        collection__owner=user, paper__hidden=False
+    ).values_list("paper_id", "added")
+    latest: dict[int, dt.datetime] = {}
+    for pid, when in [*upvoted, *collected]:
+        if pid not in latest or when > latest[pid]:
+            latest[pid] = when
+    return sorted(latest, key=lambda pid: latest[pid], reverse=True)
+
+
+def dismissed_ids(user) -> set[int]:
+    return set(Dismissal.objects.filter(user=user).values_list("paper_id", flat=True))
+
+
+def vectors_of(ids: Iterable[int]) -> dict[int, np.ndarray]:
+    from broadsheet.search.models import SearchDocument
+
+    rows = SearchDocument.objects.filter(
+        paper_id__in=list(ids), embedded_at__isnull=False
+    ).values_list("paper_id", "embedding")
+    return {pid: vec for pid, vec in rows if vec is not None}
+
+
+def _start(since) -> dt.datetime | None:
+    if since is None or isinstance(since, dt.datetime):
+        return since
+    tz = timezone.get_current_timezone()
+    return dt.datetime.combine(since, dt.time.min, tzinfo=tz)
+
+
+def _random_negatives(exclude: set[int]) -> np.ndarray:
+    """Vectors of about NEGATIVES random papers: random ids below the largest, which costs an
+    index lookup rather than the full scan of ORDER BY random()."""
+    from broadsheet.search.models import SearchDocument
+
+    top = SearchDocument.objects.aggregate(top=Max("paper_id"))["top"] or 0
+    rng = np.random.default_rng(top)  # the same negatives for the same corpus: stable pages
+    ids = set(rng.integers(1, top + 1, size=NEGATIVES * 3).tolist()) - exclude if top else set()
+    found = list(vectors_of(ids).values())[:NEGATIVES]
+    return np.stack(found) if found else np.zeros((0, 384), dtype=np.float32)
+
+
+def fit_linear(positives: np.ndarray, negatives: np.ndarray, steps: int = 200) -> np.ndarray:
+    """Weights (last entry the bias) of a logistic regression, classes weighted equally,
+    fitted by gradient descent. A few milliseconds for hundreds of 384-d vectors."""
+    x = np.vstack([positives, negatives]).astype(np.float64)
+    x = np.hstack([x, np.ones((len(x), 1))])
+    y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    weight = np.where(y == 1, 0.5 / max(len(positives), 1), 0.5 / max(len(negatives), 1))
+    w = np.zeros(x.shape[1])
+    l2, rate = 1e-3, 4.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        gradient = x.T @ (weight * (p - y)) + l2 * np.r_[w[:-1], 0.0]
+        w -= rate * gradient
+    return w
+
+
+def score(
+    likes: np.ndarray, candidates: np.ndarray, negatives: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, cosine to the closest like, index of that like) per candidate row."""
+    similarity = candidates @ likes.T  # unit vectors: cosine
+    best = similarity.argmax(axis=1)
+    nearest = similarity[np.arange(len(candidates)), best]
+    if len(negatives):
+        w = fit_linear(likes, negatives)
+        logits = candidates.astype(np.float64) @ w[:-1] + w[-1]
+        probability = 1.0 / (1.0 + np.exp(-logits))
+    else:
+        probability = np.zeros(len(candidates))
+    return SIMILARITY_WEIGHT * nearest + MODEL_WEIGHT * probability, nearest, best
+
+
+def _candidates(likes: dict[int, np.ndarray], start: dt.datetime | None) -> set[int]:
     from broadsheet.search.backends import get_backend
     from broadsheet.search.results import Filters
 
-    liked = list(
-        Upvote.objects.filter(user=user, paper__hidden=False)
-        .order_by("-created", "-id")
-        .values_list("paper_id", flat=True)[:LIKED]
-    )
-    if not liked or limit <= 0:
-        return []
     backend = get_backend()
-    if not backend.has_vectors():
-        return []
-    voted = set(Upvote.objects.filter(user=user).values_list("paper_id", flat=True))
-    excluded = voted | {int(i) for i in exclude_ids}
-    best: dict[int, tuple[float, int]] = {}
-    for liked_id in liked:
-        vector = backend.vector_of(liked_id)
-        if vector is None:
-            continue
-        for pid, score in backend.semantic(vector, Filters(), NEIGHBOURS):
-            if pid in excluded:
-                continue
-            if pid not in best or score > best[pid][0]:
-                best[pid] = (score, liked_id)
-    if not best:
-        return []
-    candidates = Paper.objects.visible().filter(id__in=best)
-    if since is not None:
-        candidates = candidates.filter(
-            Q(published_at__gte=since) | Q(listing__submitted_at__gte=since, listing__hidden=False)
+    filters = Filters(after=timezone.localdate(start)) if start else Filters()
+    found: set[int] = set()
+    for vector in list(likes.values())[:NEIGHBOUR_LIKES]:
+        found.update(pid for pid, _ in backend.semantic(vector, filters, NEIGHBOURS))
+    if start is not None:
+        recent = Listing.objects.visible().filter(submitted_at__gte=start)
+        found.update(
+            recent.order_by("-submitted_at").values_list("paper_id", flat=True)[:RECENT_MAX]
         )
-    papers = candidates.in_bulk()
-    because = Paper.objects.in_bulk({best[pid][1] for pid in papers})
-    order = sorted(papers, key=lambda pid: (-best[pid][0], pid))[:limit]
-    return [Pick(papers[pid], float(best[pid][0]), because[best[pid][1]]) for pid in order]
+    return found
+
+
+def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick]:
+    if user is None or not getattr(user, "is_authenticated", False) or limit <= 0:
+        return []
+    liked = liked_ids(user)
+    stored = vectors_of(liked[:LIKES_MAX])
+    likes = {pid: stored[pid] for pid in liked[:LIKES_MAX] if pid in stored}  # newest first
+    if not likes:
+        return []
+    start = _start(since)
+    excluded = set(liked) | dismissed_ids(user) | {int(i) for i in exclude_ids}
+    candidate_ids = _candidates(likes, start) - excluded
+    visible = Paper.objects.visible().filter(pk__in=candidate_ids)
+    if start is not None:
+        visible = visible.filter(
+            Q(published_at__gte=start) | Q(listing__hidden=False, listing__submitted_at__gte=start)
+        )
+    candidates = vectors_of(visible.values_list("pk", flat=True))
+    if not candidates:
+        return []
+
+    like_ids = list(likes)
+    cand_ids = list(candidates)
+    scores, nearest, best = score(
+        np.stack([likes[i] for i in like_ids]),
+        np.stack([candidates[i] for i in cand_ids]),
+        _random_negatives(set(liked)),
+    )
+
+    order = [i for i in np.argsort(-scores, kind="stable") if nearest[i] >= MIN_SIMILARITY]
+    order = order[:limit]
+    chosen = [cand_ids[i] for i in order]
+    because = {cand_ids[i]: like_ids[best[i]] for i in order}
+    papers = (
+        Paper.objects.visible()
+        .select_related("listing")
+        .prefetch_related(
+            Prefetch("authorships", queryset=Authorship.objects.select_related("author"))
+        )
+        .in_bulk([*chosen, *set(because.values())])
+    )
+    return [
+        Pick(paper=papers[pid], score=float(scores[i]), because=papers[because[pid]])
+        for i, pid in zip(order, chosen, strict=True)
+        if pid in papers and because[pid] in papers
+    ]

@@ -61,6 +61,8 @@ def papers(db):
 RULES_BEYOND_THE_SCHEMA = {"/api/v1/listings", "/api/v1/submissions"}
 # A saved query of only spaces or control characters; a digest setting before subscribing.
 RULES_BEYOND_THE_SCHEMA |= {"/api/v1/me/saved-searches", "/api/v1/me/subscription"}
+# A collection name that is blank once trimmed, or one the member already has (409).
+RULES_BEYOND_THE_SCHEMA |= {"/api/v1/collections", "/api/v1/collections/{id}"}
 
 
 def _excluded(case) -> list:

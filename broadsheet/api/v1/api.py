@@ -10,14 +10,16 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from broadsheet.api.callers import ApiError
+from broadsheet.api.v1.collections import router as collections_router
 from broadsheet.api.v1.digests import router as digests_router
 from broadsheet.api.v1.listings import me_router
 from broadsheet.api.v1.listings import router as listings_router
 from broadsheet.api.v1.papers import router as papers_router
 
 DESCRIPTION = """\
-Broadsheet's own API. Reading needs no credentials. Writing (upvotes, submissions) needs a
-personal API token with write scope, created at /settings/tokens and sent as
+Broadsheet's own API. Reading needs no credentials (except your own collections). Writing
+(upvotes, submissions, collections) needs a personal API token with write scope, created at
+/settings/tokens and sent as
 `Authorization: Bearer <token>`, or a logged-in session plus its CSRF token.
 Requests are rate-limited per token, per member and per IP address: over the limit the answer
 is 429 with `Retry-After`. Lists are pages (`limit`, `offset`) with `Link` headers for the next
@@ -35,7 +37,7 @@ class BroadsheetAPI(NinjaAPI):
         # "no credentials"), so clients and generated tests do not think GETs need a token.
         for url, item in schema.get("paths", {}).items():
             get = item.get("get")
-            if get and not url.endswith("/me") and "/me/" not in url:
+            if get and not url.endswith(("/me", "/collections")) and "/me/" not in url:
                 get["security"] = [{}, *get.get("security", [])]
         return schema
 
@@ -51,6 +53,7 @@ api.add_router("", papers_router)
 api.add_router("", listings_router)
 api.add_router("", me_router)
 api.add_router("", digests_router)
+api.add_router("", collections_router)
 
 
 def _error(request: HttpRequest, message: str, status: int) -> HttpResponse:

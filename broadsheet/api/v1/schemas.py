@@ -46,6 +46,10 @@ class PaperOut(Schema):
     projectUrl: str
     githubRepo: str
     githubStars: int | None
+    aiKeywords: list[str] = Field(
+        description="A few key phrases extracted from the title and abstract (empty until "
+        "computed)"
+    )
     votes: int = Field(description="Members' upvotes plus the votes brought from the source")
     memberUpvotes: int
     sourceUpvotes: int
@@ -112,3 +116,36 @@ class MeOut(Schema):
     username: str
     auth: str = Field(description='"token" or "session"')
     scope: str = Field(description='"read" or "write"')
+
+
+class CollectionOut(Schema):
+    id: int
+    name: str
+    public: bool
+    owner: MemberOut
+    paperCount: int
+    createdAt: dt.datetime
+    modifiedAt: dt.datetime
+    url: str = Field(description="The collection's page on this site")
+    bibtexUrl: str
+
+
+class CollectionDetailOut(CollectionOut):
+    papers: list[PaperOut]
+
+
+class CollectionIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    public: bool = False
+
+
+class CollectionPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    public: bool | None = None
+
+
+class CollectionPaperOut(Schema):
+    collection: int
+    paper: str
+    inCollection: bool
+    changed: bool = Field(description="False when the paper already was (or was not) there")

@@ -53,6 +53,7 @@ def paper_out(request: HttpRequest, paper: Paper) -> dict:
         "projectUrl": paper.project_url,
         "githubRepo": paper.github_repo,
         "githubStars": paper.github_stars,
+        "aiKeywords": [k for k in paper.ai_keywords or [] if isinstance(k, str)],
         "votes": paper.votes,
         "memberUpvotes": paper.upvote_count,
         "sourceUpvotes": paper.source_upvotes,
@@ -71,4 +72,19 @@ def listing_out(request: HttpRequest, listing: Listing) -> dict:
         "votes": paper.votes,
         "commentCount": paper.comment_count,
         "paper": paper_out(request, paper),
+    }
+
+
+def collection_out(request: HttpRequest, collection) -> dict:
+    """A collection from Collection.objects.with_counts().select_related("owner")."""
+    return {
+        "id": collection.pk,
+        "name": collection.name,
+        "public": collection.public,
+        "owner": member_out(request, collection.owner),
+        "paperCount": getattr(collection, "paper_count", 0),
+        "createdAt": collection.created,
+        "modifiedAt": collection.modified,
+        "url": request.build_absolute_uri(collection.get_absolute_url()),
+        "bibtexUrl": request.build_absolute_uri(reverse("collection-bib", args=[collection.pk])),
     }

@@ -23,7 +23,7 @@ def grant_moderators(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0002_moderators_group"),
+        ("papers", "0003_collections"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
