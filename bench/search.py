@@ -40,7 +40,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+# ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
+CSV = next(
+    (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
+     if (p / "data" / "arxiv-1000.csv").exists()),
+    ROOT.parent / "shared",
+) / "data" / "arxiv-1000.csv"
 COMMON = ["learning", "neural network", "model", "deep learning", "data", "the", "training"]
 
 
