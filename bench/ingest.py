@@ -24,11 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
-CSV = next(
-    (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
-     if (p / "data" / "arxiv-1000.csv").exists()),
-    ROOT.parent / "shared",
-) / "data" / "arxiv-1000.csv"
+CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+if not CSV.exists():
+    CSV = ROOT.parent.parent / "shared" / "data" / "arxiv-1000.csv"
 FIRST = (
     "Ada Alan Grace Edsger Barbara Donald Leslie Frances John Radia Yann Fei-Fei Geoffrey Yoshua Daphne Judea Shafi Silvio Michael Andrew Tim Ilya Oriol Demis"
 ).split()

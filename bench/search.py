@@ -41,11 +41,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
-CSV = next(
-    (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared")
-     if (p / "data" / "arxiv-1000.csv").exists()),
-    ROOT.parent / "shared",
-) / "data" / "arxiv-1000.csv"
+CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+if not CSV.exists():
+    CSV = ROOT.parent.parent / "shared" / "data" / "arxiv-1000.csv"
 COMMON = ["learning", "neural network", "model", "deep learning", "data", "the", "training"]
 
 
