@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -52,9 +53,17 @@ _ARXIV = re.compile(
 )
 _DOI = re.compile(r"(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
-# Query embeddings run here, beside the lexical search. A few threads: concurrent requests
-# of one worker process each get one (onnxruntime sessions are thread-safe).
-_EMBEDDING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embed")
+# Query embeddings run in these threads, beside the lexical search: a few, so concurrent
+# requests of one worker process each get one (onnxruntime sessions are thread-safe). Made
+# per process: threads do not survive a fork (a server that imports, then forks workers).
+_embedding_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _embedding_pool
+    if _embedding_pool is None or _embedding_pool[0] != os.getpid():
+        _embedding_pool = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="embed"))
+    return _embedding_pool[1]
 
 
 def semantic_enabled() -> bool:
@@ -103,7 +112,7 @@ def _embedding(query: Query, backend: Backend) -> Future | None:
         return None
     from broadsheet.search.embedder import embed_query
 
-    return _EMBEDDING.submit(embed_query, text)
+    return _pool().submit(embed_query, text)
 
 
 def _semantic(backend: Backend, query: Query, filters: Filters, depth: int,
