@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
 CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+if not CSV.exists():
+    CSV = ROOT.parent.parent / "shared" / "data" / "arxiv-1000.csv"
 FIRST = (
     "Ada Alan Grace Edsger Barbara Donald Leslie Frances John Radia Yann Fei-Fei Geoffrey Yoshua Daphne Judea Shafi Silvio Michael Andrew Tim Ilya Oriol Demis"
 ).split()

@@ -40,7 +40,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
 CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+if not CSV.exists():
+    CSV = ROOT.parent.parent / "shared" / "data" / "arxiv-1000.csv"
 COMMON = ["learning", "neural network", "model", "deep learning", "data", "the", "training"]
 
 

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from django.conf import settings
@@ -51,6 +53,17 @@ _ARXIV = re.compile(
 )
 _DOI = re.compile(r"(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+# Query embeddings run in these threads, beside the lexical search: a few, so concurrent
+# requests of one worker process each get one (onnxruntime sessions are thread-safe). Made
+# per process: threads do not survive a fork (a server that imports, then forks workers).
+_embedding_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _embedding_pool
+    if _embedding_pool is None or _embedding_pool[0] != os.getpid():
+        _embedding_pool = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="embed"))
+    return _embedding_pool[1]
 
 
 def semantic_enabled() -> bool:
@@ -91,14 +104,23 @@ def fuse(lists: list[Ranked]) -> dict[int, float]:
     return scores
 
 
-def _semantic(backend: Backend, query: Query, filters: Filters, depth: int) -> Ranked:
+def _embedding(query: Query, backend: Backend) -> Future | None:
+    """The query's vector, computed in a thread while the lexical search runs (onnxruntime
+    and tantivy release the GIL); None when there is nothing to embed."""
     text = query.meaning_text
     if not text or not semantic_enabled() or not backend.has_vectors():
+        return None
+    from broadsheet.search.embedder import embed_query
+
+    return _pool().submit(embed_query, text)
+
+
+def _semantic(backend: Backend, query: Query, filters: Filters, depth: int,
+              embedding: Future | None) -> Ranked:  # fmt: skip
+    if embedding is None:
         return []
     try:
-        from broadsheet.search.embedder import embed_query
-
-        vector = embed_query(text)
+        vector = embedding.result()
     except Exception:  # a broken model install must not take lexical search down with it
         log.exception("query embedding failed; searching by words only")
         return []
@@ -139,8 +161,9 @@ def search(
         if not pins:
             return result
 
+    embedding = _embedding(parsed, backend) if mode != "lexical" else None
     lexical = backend.lexical(parsed, filters, depth) if mode != "semantic" else []
-    semantic = _semantic(backend, parsed, filters, depth) if mode != "lexical" else []
+    semantic = _semantic(backend, parsed, filters, depth, embedding)
     fuzzy_ids: set[int] = set()
     words_query = parsed
     if not lexical and parsed.plain_words and mode != "semantic":
@@ -164,6 +187,8 @@ def search(
     scores = fuse([lexical, semantic])
     order = sorted(scores, key=lambda pid: (-scores[pid], pid))
     if len(lexical) >= depth:
+        # An estimate beyond the first page (counting every match of common words would
+        # cost more than the search itself).
         lexical_total = backend.lexical_count(parsed, filters, COUNT_CAP)
         result.total = lexical_total + len(set(order) - {pid for pid, _ in lexical})
     else:
@@ -197,12 +222,16 @@ def _page(
         if paper is None:  # hidden since it was indexed
             continue
         authors = getattr(getattr(paper, "search_document", None), "authors", "")
+        # Marked text says what matched (the snippet is the abstract's window with the
+        # most matches, so it holds one if the abstract does): no second regex pass.
+        title_html = highlight.mark(paper.title, pattern)
+        snippet_html = highlight.snippet(paper.abstract, pattern)
         why = []
         if pid in pinned:
             why.append(TITLE if _normal_title(paper.title) == _normal_title(result.query) else ID)
-        if highlight.matches(paper.title, pattern) and TITLE not in why:
+        if highlight.MARK in title_html and TITLE not in why:
             why.append(TITLE)
-        if highlight.matches(paper.abstract, pattern):
+        if highlight.MARK in snippet_html:
             why.append(ABSTRACT)
         if highlight.matches(authors, pattern):
             why.append(AUTHOR)
@@ -214,8 +243,8 @@ def _page(
             Hit(
                 paper=paper,
                 score=scores.get(pid, 1.0),
-                title_html=highlight.mark(paper.title, pattern),
-                snippet_html=highlight.snippet(paper.abstract, pattern),
+                title_html=title_html,
+                snippet_html=snippet_html,
                 why=why,
                 pinned=pid in pinned,
             )

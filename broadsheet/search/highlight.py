@@ -8,12 +8,15 @@ place: text is HTML-escaped first, then <mark> tags are added around matched wor
 from __future__ import annotations
 
 import bisect
+import html
+import itertools
 import re
 from collections.abc import Iterable
 
-from django.utils.html import escape
+from django.utils.safestring import SafeString
 
 SNIPPET_WORDS = 45
+MARK = "<mark>"  # only ever from us: text is escaped first
 
 
 def _stem(word: str) -> str:
@@ -30,6 +33,12 @@ def word_pattern(words: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
 
 
+def escape(text: str) -> str:
+    """django.utils.html.escape without its lazy-string wrapper (measurable at 40 calls a
+    query): the same characters escaped, the same safe string."""
+    return SafeString(html.escape(text))
+
+
 def mark(text: str, pattern: re.Pattern | None) -> str:
     """Escaped `text` with <mark> around matches (matched on the raw text, so an entity
     such as &amp; is never split)."""
@@ -37,10 +46,10 @@ def mark(text: str, pattern: re.Pattern | None) -> str:
         return escape(text)
     out, pos = [], 0
     for m in pattern.finditer(text):
-        out.append(escape(text[pos : m.start()]))
-        out.append(f"<mark>{escape(m.group())}</mark>")
+        out.append(html.escape(text[pos : m.start()]))
+        out.append(f"{MARK}{html.escape(m.group())}</mark>")
         pos = m.end()
-    out.append(escape(text[pos:]))
+    out.append(html.escape(text[pos:]))
     return "".join(out)
 
 
@@ -51,19 +60,20 @@ def snippet(text: str, pattern: re.Pattern | None, size: int = SNIPPET_WORDS) ->
         return mark(" ".join(words), pattern)
     start = 0
     if pattern is not None:
-        # One regex pass over the text, not one per word (this runs for every hit shown).
-        starts, pos = [], 0
-        for w in words:
-            starts.append(pos)
-            pos += len(w) + 1
-        hits = [0] * len(words)
-        for m in pattern.finditer(" ".join(words)):
-            hits[bisect.bisect_right(starts, m.start()) - 1] = 1
-        best = window = sum(hits[:size])
-        for i in range(1, len(words) - size + 1):
-            window += hits[i + size - 1] - hits[i - 1]
-            if window > best:
-                best, start = window, i
+        # One regex pass over the text, then only the matched words are looked at (this
+        # runs for every hit shown).
+        joined = " ".join(words)
+        starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
+        hits = sorted({bisect.bisect_right(starts, m.start()) - 1
+                       for m in pattern.finditer(joined)})  # fmt: skip
+        # The earliest window holding the most matched words starts at 0 or just where
+        # some match enters it.
+        best = 0
+        for first in [0, *(h - size + 1 for h in hits)]:
+            first = min(max(first, 0), len(words) - size)
+            n = bisect.bisect_left(hits, first + size) - bisect.bisect_left(hits, first)
+            if n > best or (n == best and first < start):
+                best, start = n, first
         # Start a little before the first match, so it reads as a sentence.
         start = max(0, start - 5) if best else 0
     chunk = " ".join(words[start : start + size])

@@ -18,12 +18,12 @@ from django.db import connection
 
 from broadsheet.search import lexical_index, vectorindex
 from broadsheet.search.backends.base import Backend, Ranked, in_list
-from broadsheet.search.fields import from_blob
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
 DEEPEST = 20_000  # candidates fetched at most before filtering the slow way
 EXACT_FILTERED_MAX = 10_000  # a filtered set this small is searched exactly, vector by vector
+RERANK_MIN = 100  # semantic candidates re-ranked exactly, at least
 REBUILD_BATCH = 10_000
 
 
@@ -116,11 +116,11 @@ class SQLiteBackend(Backend):
         return lexical_index.search(lexical_index.restrict(wanted, allowed), limit)
 
     def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
-        """How many papers match (an estimate: hidden papers are counted)."""
+        """How many papers match (an estimate: hidden papers are counted, and common words
+        are estimated from their frequencies)."""
         if not query.positive:
             return 0
-        wanted = lexical_index.build(query, filters)
-        return min(cap, lexical_index.count(wanted)) if wanted is not None else 0
+        return lexical_index.estimate(query, filters, cap)
 
     def matching(
         self, ids: Sequence[int], required: list[list[Term]], excluded: list[Term]
@@ -177,21 +177,27 @@ class SQLiteBackend(Backend):
     # Meaning -----------------------------------------------------------------------------
 
     def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked:
-        fetch = limit * self.overfetch if filters else limit + 20
+        """Nearest neighbours from the f16 HNSW index, checked against the database and
+        re-ranked by their exact float32 vectors (read in the same query): f16 rounding
+        reorders near-ties, so at least RERANK_MIN candidates are taken for any limit."""
+        vector = vector.astype(np.float32)
+        fetch = max(limit, RERANK_MIN) + 20
+        if filters:
+            fetch = max(fetch, math.ceil(limit / self._share(filters) * 1.5))
         where, params = self.filter_sql(filters)
         while True:
-            hits = vectorindex.search(vector, fetch)
+            hits = vectorindex.search(vector, min(fetch, DEEPEST))
             if not hits:
                 return []
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT p.id FROM papers_paper p JOIN search_document d "
+                    "SELECT p.id, d.embedding FROM papers_paper p JOIN search_document d "
                     f"ON d.paper_id = p.id WHERE p.id IN {in_list([h[0] for h in hits])} "
                     f"AND p.hidden = %s AND d.embedded_at IS NOT NULL{where}",
                     [False, *params],
                 )
-                keep = {r[0] for r in cursor.fetchall()}
-            result = [h for h in hits if h[0] in keep][:limit]
+                rows = cursor.fetchall()
+            result = _by_similarity(rows, vector)[:limit]
             if len(result) >= limit or len(hits) < fetch:
                 return result  # enough, or the whole index was seen
             if fetch >= DEEPEST:
@@ -200,6 +206,15 @@ class SQLiteBackend(Backend):
         # Still too few: the filtered set is small, so search it exactly if it is small enough.
         exact = self._exact_filtered(vector, filters, limit)
         return exact if exact is not None else result
+
+    def _share(self, filters: Filters) -> float:
+        """Roughly what share of the papers pass these filters (the index knows how many
+        papers a category has; dates and authors are guessed), so that a filtered semantic
+        search asks the vector index for enough neighbours at once."""
+        share = 1.0 if not (filters.authors or filters.after or filters.before) else 0.25
+        if filters.category:
+            share *= lexical_index.share("cat", filters.category.lower())
+        return max(share, 1e-4)
 
     def _exact_filtered(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked | None:
         where, params = self.filter_sql(filters)
@@ -215,10 +230,7 @@ class SQLiteBackend(Backend):
             return None
         if not rows:
             return []
-        matrix = np.stack([from_blob(r[1]) for r in rows])
-        sims = matrix @ vector.astype(np.float32)
-        order = np.argsort(-sims)[:limit]
-        return [(rows[i][0], float(sims[i])) for i in order]
+        return _by_similarity(rows, vector.astype(np.float32))[:limit]
 
     # Filters -----------------------------------------------------------------------------
 
@@ -238,6 +250,15 @@ class SQLiteBackend(Backend):
 
     def icontains(self, column: str) -> str:
         return f"instr(lower({column}), lower(%s)) > 0"
+
+
+def _by_similarity(rows: list[tuple[int, bytes]], vector: np.ndarray) -> Ranked:
+    """(id, cosine similarity) of (id, stored vector) rows, most similar first."""
+    if not rows:
+        return []
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    sims = matrix @ vector
+    return [(rows[i][0], float(sims[i])) for i in np.argsort(-sims, kind="stable")]
 
 
 def _closest(word: str, vocabulary: list[tuple[str, int]]) -> str | None:
