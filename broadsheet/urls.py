@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from broadsheet.accounts import views as accounts
+from broadsheet.accounts.forms import LoginForm
 from broadsheet.front import feed_views as feed
 from broadsheet.front import formats, submit_views
 from broadsheet.front import paper_views as paper
@@ -33,7 +34,9 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path(

@@ -204,3 +204,14 @@ def test_search_hits_offer_the_save_menu(ada, paper):
     page = logged_in(ada).get("/search?q=attention+is+all").content.decode()
     assert 'class="card search-hit"' in page
     assert "Found" in page and 'aria-pressed="true"' in page
+
+
+def test_profile_shows_public_collections_only(ada, bob, paper):
+    reading = rules.create(ada, "Reading group", public=True)
+    rules.add_paper(reading, paper)
+    rules.create(ada, "Secret plans")
+    for client in (Client(), logged_in(bob), logged_in(ada)):
+        page = client.get("/u/ada").content.decode()
+        assert f'href="/collections/{reading.pk}">Reading group</a>' in page
+        assert "1 paper" in page
+        assert "Secret plans" not in page

@@ -216,6 +216,18 @@ def test_lifting_a_suspension_lets_the_member_back_in(moderator, grace):
     assert "grace" not in suspended.split("</section>")[0]
 
 
+def test_login_form_tells_a_suspended_member_why_only_with_the_right_password(grace):
+    grace.is_active = False
+    grace.save()
+    right = Client().post("/accounts/login/", {"username": "grace", "password": PASSWORD})
+    wrong = Client().post("/accounts/login/", {"username": "grace", "password": "not-it"})
+    assert right.status_code == wrong.status_code == 200  # the form again, not logged in
+    assert "This account is suspended" in right.content.decode()
+    assert "This account is suspended" not in wrong.content.decode()
+    assert "correct username and password" in wrong.content.decode()
+    assert "_auth_user_id" not in right.client.session
+
+
 def test_moderator_suspends_from_a_profile_page(moderator, grace):
     page = as_user(moderator).get("/u/grace").content.decode()
     own = as_user(moderator).get("/u/mod").content.decode()

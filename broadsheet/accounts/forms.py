@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from broadsheet.accounts.models import User
 
@@ -20,3 +20,30 @@ class SignupForm(UserCreationForm):
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("A member with this email address already exists.")
         return email
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, telling a suspended member why they cannot log in.
+
+    Django's backend refuses inactive (suspended) members with the same message as a wrong
+    password. We say "suspended" only to someone who gave that member's right password, so the
+    message tells a stranger nothing they could not learn by logging in."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "suspended": "This account is suspended. Write to the site's moderators if you think "
+        "this is a mistake.",
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            username = self.cleaned_data.get("username")
+            password = self.cleaned_data.get("password")
+            member = User.objects.filter(username=username, is_active=False).first()
+            if member is not None and password and member.check_password(password):
+                raise forms.ValidationError(
+                    self.error_messages["suspended"], code="suspended"
+                ) from None
+            raise

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from broadsheet.accounts.forms import SignupForm
 from broadsheet.accounts.models import User
-from broadsheet.papers.models import Listing, Paper
+from broadsheet.papers.models import Collection, Listing, Paper
 from broadsheet.papers.moderation import is_moderator
 
 PROFILE_ITEMS = 50
@@ -54,6 +54,8 @@ def profile(request, username: str):
             "upvoted": upvoted,
             "submission_count": Listing.objects.visible().filter(submitted_by=member).count(),
             "upvote_count": member.upvotes.filter(paper__hidden=False).count(),
+            # The member's own private lists stay on /collections; a profile shows public ones.
+            "collections": Collection.objects.filter(owner=member, public=True).with_counts(),
             "is_moderator": is_moderator(request.user),
         },
     )
