@@ -140,7 +140,8 @@ def test_moderator_deactivates_a_member_who_then_cannot_log_in(client_moderator,
     assert not fresh.login(username="ada", password=PASSWORD)
     refused = fresh.post("/accounts/login/", {"username": "ada", "password": PASSWORD})
     assert refused.status_code == 200
-    assert "Please enter a correct username and password" in refused.content.decode()
+    # With the right password the form says why; a wrong one gets the usual message.
+    assert "This account is suspended" in refused.content.decode()
     assert "_auth_user_id" not in fresh.session
 
 
