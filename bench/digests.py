@@ -20,7 +20,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
 import random
 import smtplib
 import socket
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from sitelib import django_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside the checkout (or beside a worktree's parent folder).
@@ -73,22 +74,12 @@ def free_port() -> int:
 
 
 def setup(data_dir: Path, port: int) -> None:
-    os.environ.update(
-        BROADSHEET_DATA_DIR=str(data_dir),
-        BROADSHEET_SECRET_KEY="bench",
-        BROADSHEET_LOG_LEVEL="ERROR",
+    django_in_process(
+        data_dir,
         BROADSHEET_SEARCH_SEMANTIC="false",
         BROADSHEET_EMAIL_URL=f"smtp://127.0.0.1:{port}",
         BROADSHEET_SITE_URL="https://papers.example.org",
     )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def build_corpus(n: int, texts, rng: random.Random, tmp: Path, now: dt.datetime) -> float:

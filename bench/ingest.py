@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from sitelib import django_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
@@ -90,22 +90,10 @@ def baseline(path: Path, db: Path) -> float:
 
 
 def ours(path: Path, data_dir: Path) -> tuple[float, str]:
-    os.environ.update(
-        BROADSHEET_DATA_DIR=str(data_dir),
-        BROADSHEET_SECRET_KEY="bench",
-        BROADSHEET_LOG_LEVEL="ERROR",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    django_in_process(data_dir)
     from broadsheet.ingest.jsonl import read_jsonl
     from broadsheet.ingest.upsert import upsert
 
-    call_command("migrate", verbosity=0)
     start = time.perf_counter()
     with path.open("rb") as f:
         counts = upsert(read_jsonl(f, path.name))

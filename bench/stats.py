@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from sitelib import django_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CATS = "cs.LG cs.CL cs.CV cs.AI stat.ML cs.RO cs.IR math.OC cs.NE eess.IV".split()
@@ -27,19 +27,7 @@ LAST = dt.date(2026, 6, 23)
 
 
 def setup(data_dir: Path) -> None:
-    os.environ.update(
-        BROADSHEET_DATA_DIR=str(data_dir),
-        BROADSHEET_SECRET_KEY="bench",
-        BROADSHEET_LOG_LEVEL="ERROR",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_in_process(data_dir)
 
 
 def fill(n_listings: int, n_votes: int, seed: int = 1) -> None:
