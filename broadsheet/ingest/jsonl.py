@@ -10,18 +10,26 @@ Only `title` and one of `arxiv_id`, `doi` or `slug` are required; see docs/jsonl
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
+import itertools
 import json
+import multiprocessing
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
 from django.db.models import Prefetch
 
+from broadsheet.ingest import parse_worker
 from broadsheet.ingest.records import PaperRecord, Rejected
 from broadsheet.papers.models import Authorship, Listing, Paper
 
-_FIELDS = {f.name: f for f in dataclasses.fields(PaperRecord) if f.name != "origin"}
+# What a line may hold: not where it came from, nor whether it was checked (we decide that).
+_FIELDS = {
+    f.name: f for f in dataclasses.fields(PaperRecord) if f.name not in ("origin", "validated")
+}
 _DATETIMES = {"published_at", "updated_at", "listed_at"}
 _STRINGS = {
     "title", "abstract", "arxiv_id", "doi", "primary_category", "comment", "journal_ref",
@@ -39,6 +47,11 @@ _KIND = {
     "listing_day": "date",
 }
 MAX_LINE = 1_000_000
+# Lines per chunk sent to the parsing process, chunks read before deciding to start it, and
+# chunks parsed ahead of the records being stored.
+PARSE_CHUNK = 2000
+PARALLEL_AFTER = 3
+PARSE_AHEAD = 4
 LISTING_SOURCES = frozenset(Listing.Source.values)
 
 
@@ -83,9 +96,11 @@ def record_from_json(data, origin: str) -> PaperRecord:
     return PaperRecord(**values, origin=origin)
 
 
-def read_jsonl(lines: Iterable[str | bytes], name: str = "") -> Iterator[PaperRecord | Rejected]:
+def read_jsonl(
+    lines: Iterable[str | bytes], name: str = "", first_line: int = 1
+) -> Iterator[PaperRecord | Rejected]:
     where = f"{name} " if name else ""
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first_line):
         origin = f"{where}line {number}"
         if isinstance(line, bytes):
             try:
@@ -110,6 +125,39 @@ def read_jsonl(lines: Iterable[str | bytes], name: str = "") -> Iterator[PaperRe
             continue
         rec.listing_source = data.get("listing_source") or Listing.Source.IMPORT
         yield rec
+
+
+def read_jsonl_file(
+    stream: IO[bytes], name: str = "", chunk: int = PARSE_CHUNK
+) -> Iterator[PaperRecord | Rejected]:
+    """read_jsonl, with the lines parsed and validated in a second process once the input
+    is longer than a few chunks: on two cores, storing (this process) and parsing (the
+    other) overlap. Records come back in file order, already validated."""
+    chunks = _line_chunks(stream, chunk)
+    head = list(itertools.islice(chunks, PARALLEL_AFTER))
+    if len(head) < PARALLEL_AFTER:  # small input: a second process is not worth starting
+        for first, lines in head:
+            yield from read_jsonl(lines, name, first)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    with ProcessPoolExecutor(1, mp_context=context, initializer=parse_worker.start) as pool:
+        pending: collections.deque = collections.deque()
+        for first, lines in itertools.chain(head, chunks):
+            pending.append(pool.submit(parse_worker.parse_chunk, lines, name, first))
+            if len(pending) > PARSE_AHEAD:  # bounded: never the whole file in memory
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _line_chunks(stream: IO[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+    number = 1
+    while True:
+        lines = list(itertools.islice(stream, size))
+        if not lines:
+            return
+        yield number, lines
+        number += len(lines)
 
 
 def paper_record(paper: Paper) -> PaperRecord:

@@ -64,6 +64,8 @@ class PaperRecord:
     slug: str | None = None
     # Where the record came from ("line 12", an OAI identifier), for error messages only.
     origin: str = field(default="", compare=False)
+    # Set by validate(): a record checked in a parsing process is not checked again.
+    validated: bool = field(default=False, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -78,7 +80,7 @@ class PaperRecord:
 
     def to_json(self) -> dict:
         out = dataclasses.asdict(self)
-        del out["origin"], out["deleted"]
+        del out["origin"], out["deleted"], out["validated"]
         for name in ("published_at", "updated_at", "listed_at", "listing_day"):
             if out[name] is not None:
                 out[name] = out[name].isoformat()
@@ -106,6 +108,8 @@ def _url(value: str, name: str) -> str:
 
 def validate(rec: PaperRecord) -> PaperRecord:
     """Normalise a record in place and check it; raise Rejected with the reason."""
+    if rec.validated:
+        return rec
     rec.title = clean_text(rec.title)
     rec.abstract = clean_text(rec.abstract)
     if rec.deleted:
@@ -113,6 +117,7 @@ def validate(rec: PaperRecord) -> PaperRecord:
         if arxiv_id is None:
             raise Rejected(f"deleted record with invalid arXiv id {str(rec.arxiv_id)[:60]!r}")
         rec.arxiv_id = arxiv_id
+        rec.validated = True
         return rec
     if not rec.title:
         raise Rejected("no title")
@@ -173,4 +178,5 @@ def validate(rec: PaperRecord) -> PaperRecord:
         setattr(rec, name, _url(getattr(rec, name), name))
     if rec.source_upvotes is not None and rec.source_upvotes < 0:
         raise Rejected("negative upvote count")
+    rec.validated = True
     return rec

@@ -1,8 +1,23 @@
 """Signals other apps listen to, so `papers` and `ingest` need not know about them."""
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+
 from django.dispatch import Signal
 
 # Sent after papers were created or changed (ingest batches, the sample loader, the admin),
 # inside the transaction that changed them, with `paper_ids`: a list of Paper primary keys.
 # The search app keeps its lexical index in step from it.
 papers_changed = Signal()
+
+# Context managers other apps register to wrap a long run of changes (an import, batch
+# after batch): the search app writes its SQLite-mode lexical index in a thread inside one.
+bulk_change_hooks: list[Callable[[], AbstractContextManager]] = []
+
+
+@contextmanager
+def bulk_changes() -> Iterator[None]:
+    with ExitStack() as stack:
+        for hook in bulk_change_hooks:
+            stack.enter_context(hook())
+        yield

@@ -8,7 +8,10 @@ class SearchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from broadsheet.papers.signals import papers_changed
+        from broadsheet.papers.signals import bulk_change_hooks, papers_changed
         from broadsheet.search.indexing import on_papers_changed
+        from broadsheet.search.lexical_pipeline import in_background
 
         papers_changed.connect(on_papers_changed, dispatch_uid="broadsheet.search.index")
+        if in_background not in bulk_change_hooks:
+            bulk_change_hooks.append(in_background)

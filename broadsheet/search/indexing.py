@@ -20,6 +20,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from broadsheet.lib.progress import progress_bar
+from broadsheet.search import lexical_pipeline
 from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import text_hash
 from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
@@ -117,6 +118,7 @@ def embed_missing(
 ) -> EmbedCounts:
     """Compute and store vectors for every document without one, then update the vector
     index. `embed` replaces the model (tests pass precomputed vectors)."""
+    lexical_pipeline.index_pending()  # what an interrupted import left unindexed
     counts = EmbedCounts(indexed=index_missing())
     backend = get_backend()
     embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
@@ -173,6 +175,7 @@ def reindex(progress: bool = False) -> ReindexCounts:
     are kept (no re-embedding) unless a paper's text changed."""
     backend = get_backend()
     counts = ReindexCounts()
+    lexical_pipeline.index_pending()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM papers_paper")
         total = cursor.fetchone()[0]

@@ -72,3 +72,22 @@ class LexicalIndexState(models.Model):
 
     def __str__(self) -> str:
         return self.dirname
+
+
+class LexicalPending(models.Model):
+    """A paper whose SQLite-mode lexical entry is being written in the background.
+
+    Inserted in the transaction that changed the paper, deleted once the tantivy commit
+    that holds its entry is done (lexical_pipeline.py). Empty except during a long import;
+    rows left by a killed import are indexed again by `lexical_pipeline.index_pending()`.
+    """
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "search_lexical_pending"
+
+    def __str__(self) -> str:
+        return f"lexical entry of paper {self.paper_id} pending"

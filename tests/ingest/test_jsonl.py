@@ -183,3 +183,53 @@ def test_a_batch_that_clashes_is_stored_record_by_record(tmp_path):
 
     assert output.startswith("jsonl: 2 new, 0 updated, 0 unchanged, 1 rejected")
     assert Authorship.objects.filter(paper__arxiv_id="2401.00003").count() == 1
+
+
+def test_a_long_file_parsed_in_a_second_process_gives_what_parsing_inline_gives(tmp_path):
+    """read_jsonl_file hands chunks of a long input to a parsing process: same records, same
+    rejections with the same line numbers, in file order."""
+    from broadsheet.ingest.jsonl import read_jsonl, read_jsonl_file
+    from broadsheet.ingest.records import Rejected, validate
+
+    lines = []
+    for i in range(40):
+        rec = {
+            "arxiv_id": f"2403.{i:05d}v2", "title": f"  Paper\n {i} ", "authors": ["A  B"],
+            "published_at": "2024-03-01T10:00:00+01:00", "abstract": "https://x.org/p.",
+        }  # fmt: skip
+        lines.append(json.dumps(rec))
+    lines[7] = "{not json"
+    lines[19] = json.dumps({"title": "no id"})
+    lines[23] = json.dumps({"arxiv_id": "2403.1", "title": "bad id"})
+    lines[31] = json.dumps({"arxiv_id": "2403.00031", "title": 5})
+    path = tmp_path / "long.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def inline():
+        for item in read_jsonl(path.read_bytes().splitlines(keepends=True), "long.jsonl"):
+            if isinstance(item, Rejected):
+                yield str(item)
+                continue
+            try:
+                yield validate(item)
+            except Rejected as e:
+                yield f"{item.describe()}: {e}"
+
+    with path.open("rb") as f:
+        parallel = [
+            item if isinstance(item, PaperRecord) else str(item)
+            for item in read_jsonl_file(f, "long.jsonl", chunk=3)  # 14 chunks: in a process
+        ]
+    expected = list(inline())
+    assert parallel == expected
+    assert all(r.validated for r in parallel if isinstance(r, PaperRecord))
+    assert "long.jsonl line 8: invalid JSON" in parallel[7]
+    assert parallel[23] == "long.jsonl line 24: 2403.1: invalid arXiv id '2403.1'"
+    assert parallel[0].title == "Paper 0" and parallel[0].arxiv_version == 2
+
+
+def test_validated_cannot_be_set_by_a_line():
+    from broadsheet.ingest.jsonl import read_jsonl
+
+    [item] = read_jsonl([json.dumps({"arxiv_id": "2403.00001", "title": "t", "validated": True})])
+    assert "unknown field(s) validated" in str(item)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.db import connection
 
-from broadsheet.search import lexical_index, vectorindex
+from broadsheet.search import lexical_index, lexical_pipeline, vectorindex
 from broadsheet.search.backends.base import Backend, Ranked, in_list
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
@@ -36,7 +36,10 @@ class SQLiteBackend(Backend):
         lexical_index.remove(paper_ids)
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
-        lexical_index.write(paper_ids)
+        if lexical_pipeline.active():  # during an import: a thread writes it after commit
+            lexical_pipeline.defer(paper_ids)
+        else:
+            lexical_index.write(paper_ids)
 
     def prune(self) -> None:
         with connection.cursor() as cursor:

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from broadsheet.ingest import jobs
 from broadsheet.ingest.arxiv_api import SourceError
 from broadsheet.ingest.http import FetchError
-from broadsheet.ingest.jsonl import read_jsonl
+from broadsheet.ingest.jsonl import read_jsonl_file
 from broadsheet.ingest.upsert import BATCH_SIZE, upsert
 from broadsheet.lib.progress import progress_bar
 
@@ -106,7 +106,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{file}: {e.strerror}") from None
         try:
             with progress_bar(f"jsonl {name}") as bar:
-                return upsert(read_jsonl(stream, name), batch_size=batch_size, progress=bar)
+                return upsert(read_jsonl_file(stream, name), batch_size=batch_size, progress=bar)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
