@@ -91,12 +91,12 @@ def baseline(path: Path, db: Path) -> float:
 
 def ours(path: Path, data_dir: Path) -> tuple[float, str]:
     django_in_process(data_dir)
-    from broadsheet.ingest.jsonl import read_jsonl
+    from broadsheet.ingest.jsonl import read_jsonl_file
     from broadsheet.ingest.upsert import upsert
 
     start = time.perf_counter()
     with path.open("rb") as f:
-        counts = upsert(read_jsonl(f, path.name))
+        counts = upsert(read_jsonl_file(f, path.name))
     return time.perf_counter() - start, str(counts)
 
 
