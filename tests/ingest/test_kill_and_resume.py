@@ -119,6 +119,30 @@ def target(tmp_path) -> Iterator[Target]:
         admin.close()
 
 
+# Distinct papers in the SQLite-mode lexical index that are stored papers.
+INDEXED_IDS = """
+import tantivy
+from broadsheet.papers.models import Paper
+from broadsheet.search import lexical_index
+s = lexical_index.searcher()
+hits = s.search(tantivy.Query.all_query(), 100_000, count=False).hits
+ids = set(s.fast_field_values("id", [address for _, address in hits]))
+print(len(ids & set(Paper.objects.values_list("id", flat=True))))
+"""
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # the field after the state is the parent's pid
+            found.append(int(stat.parent.name))
+    return found
+
+
 def count_papers(target: Target) -> int:
     try:
         return target.query("SELECT COUNT(*) FROM papers_paper")
@@ -145,11 +169,17 @@ def test_a_killed_import_keeps_its_committed_batches_and_a_rerun_finishes_withou
             assert process.poll() is None, "the import finished before it could be killed"
             assert time.monotonic() < deadline, "no batch was committed within a minute"
             time.sleep(0.01)
+        helpers = children(process.pid)  # the parsing process of a long file
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
         process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL
+    assert helpers, "a file this long is parsed in a second process"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers):
+        assert time.monotonic() < deadline, "the parsing process outlived the killed import"
+        time.sleep(0.05)
 
     committed = count_papers(target)
     assert KILL_AT <= committed < len(ids), "the kill should land mid-file"
@@ -183,6 +213,13 @@ def test_a_killed_import_keeps_its_committed_batches_and_a_rerun_finishes_withou
         )
         == 0
     )
+    if "BROADSHEET_DATABASE_URL" not in target.env:
+        # Every paper is in the lexical index (written in a thread after each batch; what the
+        # kill left pending was indexed by the rerun), and nothing is left pending.
+        assert target.query("SELECT COUNT(*) FROM search_lexical_pending") == 0
+        indexed = run(target, "shell", "-c", INDEXED_IDS)
+        assert indexed.returncode == 0, indexed.stderr
+        assert int(indexed.stdout.split()[-1]) == len(ids)
     # Repeated ids ended on their newest version, whichever run stored which line.
     assert target.query("SELECT COUNT(*) FROM papers_paper WHERE arxiv_version = 2") == revised
     assert target.query("SELECT COUNT(*) FROM papers_paper WHERE title LIKE '%v2'") == revised
