@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
 from broadsheet.search import lexical_index
 from broadsheet.search.backends.base import in_list
@@ -48,32 +48,28 @@ class _Writer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        finished = False
         try:
-            while True:
+            while not finished:
                 ids = self.todo.get()
                 if ids is None:
-                    return
+                    break
                 # Take whatever else is waiting too: one commit for several batches.
-                finished = False
                 while not self.todo.empty():
                     more = self.todo.get_nowait()
                     if more is None:
                         finished = True
                         break
                     ids += more
-                if self.error is None:
-                    lexical_index.write(ids)
-                    with self.done_lock:
-                        self.done += ids
-                if finished:
-                    return
+                lexical_index.write(ids)
+                with self.done_lock:
+                    self.done += ids
         except BaseException as e:  # reported to the import at its next batch
             self.error = e
-            # Keep taking batches so the import never blocks on a full queue.
-            while self.todo.get() is not None:
+            # Keep taking batches until the end, so the import never blocks on a full queue.
+            while not finished and self.todo.get() is not None:
                 pass
         finally:
-            close_old_connections()
             connection.close()  # this thread's own connection
 
     def take_done(self) -> list[int]:

@@ -113,3 +113,21 @@ def test_a_failing_index_writer_fails_the_import_and_leaves_its_papers_pending(
     assert lexical_pipeline.index_pending() == stored
     assert found("number0") == {Paper.objects.get(arxiv_id="2402.00000").id}
     assert pending() == 0
+
+
+def test_a_writer_failing_on_its_last_batch_still_stops(sqlite_only, monkeypatch):
+    """The end-of-import marker can be taken together with the last batch; an error then
+    must not leave the thread waiting for another marker (the import would hang)."""
+
+    def broken(ids):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lexical_index, "write", broken)
+    writer = lexical_pipeline._Writer()
+    writer.todo.put([1])
+    writer.todo.put(None)
+    writer.start()
+    writer.join(timeout=10)
+    assert not writer.is_alive()
+    with pytest.raises(RuntimeError, match="disk full"):
+        writer.check()
