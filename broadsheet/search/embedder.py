@@ -24,9 +24,18 @@ _model: Embedder | None = None
 
 def paper_text(title: str, abstract: str) -> str:
     """What a paper's vector is computed from."""
-    title = " ".join(title.split())
-    abstract = " ".join(abstract.split())
+    title = _squeezed(title)
+    abstract = _squeezed(abstract)
     return f"{title}. {abstract}" if abstract else title
+
+
+def _squeezed(text: str) -> str:
+    """`" ".join(text.split())`, without splitting text that is already so (all ingested
+    text is; this runs for every paper an import stores): isprintable() is False for every
+    whitespace character but the plain space."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
 
 
 class Embedder:
