@@ -75,7 +75,11 @@ def search_rows() -> status.Rows:
             yield "index size (documents, tsvector GIN, HNSW)", _mb(cursor.fetchone()[0])
     else:
         from broadsheet.search import lexical_index, vectorindex
+        from broadsheet.search.models import LexicalPending
 
+        # Non-zero during an import (its thread catches up), or after one was killed (the
+        # next import or `broadsheet embed` indexes them).
+        yield "waiting for the lexical index", LexicalPending.objects.count()
         yield "lexical index size", _mb(_folder_size(lexical_index.base_dir()))
         yield "vector index size", _mb(_folder_size(vectorindex.index_dir()))
         state = vectorindex._state()

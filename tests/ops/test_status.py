@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from django.utils import timezone
 from factories import make_paper, make_user
 
@@ -96,3 +99,16 @@ def test_digests_section_counts_receivers_and_unsent_digests(client, db):
         ("failed digests", 0),
     ):
         assert f"<th>{label}</th><td>{value}</td>" in page, label
+
+
+def test_papers_waiting_for_the_lexical_index_are_counted(client, db):
+    from django.db import connection
+
+    from broadsheet.search.models import LexicalPending
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite mode's lexical index")
+    for i in range(3):
+        LexicalPending.objects.create(paper=make_paper(title=f"Pending {i}"))
+    page = staff_client(client).get("/admin/status/").content.decode()
+    assert re.search(r"waiting for the lexical index\s*</th>\s*<td[^>]*>\s*3\s*<", page)
