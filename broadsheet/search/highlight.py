@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import html
-import itertools
 import re
 from collections.abc import Iterable
 
@@ -61,11 +60,16 @@ def snippet(text: str, pattern: re.Pattern | None, size: int = SNIPPET_WORDS) ->
     start = 0
     if pattern is not None:
         # One regex pass over the text, then only the matched words are looked at (this
-        # runs for every hit shown).
+        # runs for every hit shown). A match's word number is the count of spaces before it,
+        # counted in C from the previous match on: no per-word Python loop.
         joined = " ".join(words)
-        starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
-        hits = sorted({bisect.bisect_right(starts, m.start()) - 1
-                       for m in pattern.finditer(joined)})  # fmt: skip
+        hits: list[int] = []
+        word, seen = 0, 0
+        for m in pattern.finditer(joined):
+            word += joined.count(" ", seen, m.start())
+            seen = m.start()
+            if not hits or hits[-1] != word:
+                hits.append(word)
         # The earliest window holding the most matched words starts at 0 or just where
         # some match enters it.
         best = 0
