@@ -231,18 +231,23 @@ def _page(
     order = pinned + [pid for pid in order if pid not in set(pinned)]
     result.total = max(result.total, len(order))
     page_ids = order[result.offset : result.offset + result.limit]
-    papers = (
-        Paper.objects.visible()
-        .select_related("search_document")
-        .defer("search_document__embedding")
-        .in_bulk(page_ids)
-    )
+    # A raw query with the authors as an extra column: select_related + defer +
+    # in_bulk spent ~2.5 ms building the query and the related objects, more than the read.
+    papers = {
+        paper.pk: paper
+        for paper in Paper.objects.raw(
+            "SELECT p.*, d.authors AS search_authors FROM papers_paper p "
+            "LEFT JOIN search_document d ON d.paper_id = p.id "
+            f"WHERE p.id IN {in_list(page_ids)} AND p.hidden = %s",
+            [False],
+        )
+    }
     pattern = highlight.word_pattern(query.highlight_words)
     for pid in page_ids:
         paper = papers.get(pid)
         if paper is None:  # hidden since it was indexed
             continue
-        authors = getattr(getattr(paper, "search_document", None), "authors", "")
+        authors = paper.search_authors or ""
         # Marked text says what matched (the snippet is the abstract's window with the
         # most matches, so it holds one if the abstract does): no second regex pass.
         title_html = highlight.mark(paper.title, pattern)
@@ -268,6 +273,7 @@ def _page(
                 snippet_html=snippet_html,
                 why=why,
                 pinned=pid in pinned,
+                authors=authors,
             )
         )
     return result
