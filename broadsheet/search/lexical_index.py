@@ -42,6 +42,7 @@ import tantivy
 from django.conf import settings
 from django.db import connection
 
+from broadsheet.search import snapshot
 from broadsheet.search.backends.base import day_start
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
@@ -176,7 +177,12 @@ def _index_at(path: Path) -> tantivy.Index:
 
 
 def searcher() -> tantivy.Searcher | None:
-    """A searcher over the latest commit of the current index, or None if there is none."""
+    """A searcher over the latest commit of the current index, or None if there is none
+    (the same one throughout a `snapshot.pinned()` block, such as a search)."""
+    return snapshot.once("lexical", _latest_searcher)
+
+
+def _latest_searcher() -> tantivy.Searcher | None:
     name = _current_name()
     if name is None:
         return None

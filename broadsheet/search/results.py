@@ -47,6 +47,7 @@ class Hit:
     snippet_html: str
     why: list[str] = field(default_factory=list)
     pinned: bool = False
+    authors: str = ""  # the paper's authors as indexed, for the card
 
 
 @dataclass

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from broadsheet.search import snapshot
 from broadsheet.search.embedder import DIMENSIONS
 from broadsheet.search.fields import from_blob
 
@@ -83,9 +84,13 @@ def _state():
 
 
 def current() -> tuple[object | None, int]:
-    """The current generation as a memory-mapped index (or None), and its size."""
+    """The current generation as a memory-mapped index (or None), and its size (the same
+    throughout a `snapshot.pinned()` block, such as a search)."""
+    return snapshot.once("vectors", _latest)
 
-    # Raw SQL: this runs twice per query, and the ORM would cost more than the read.
+
+def _latest() -> tuple[object | None, int]:
+    # Raw SQL: this runs for every query, and the ORM would cost more than the read.
     with connection.cursor() as cursor:
         cursor.execute("SELECT filename, count FROM search_vector_index WHERE id = 1")
         row = cursor.fetchone()
@@ -108,9 +113,10 @@ def current() -> tuple[object | None, int]:
     return index, count
 
 
-def search(vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Nearest (paper id, cosine similarity), best first."""
-    index, size = current()
+def search(vector: np.ndarray, k: int, generation: tuple | None = None) -> list[tuple[int, float]]:
+    """Nearest (paper id, cosine similarity), best first. `generation`: what `current()`
+    returned, when the caller read it already (or in another thread: it reads the database)."""
+    index, size = generation if generation is not None else current()
     if index is None:
         return []
     k = min(k, size)

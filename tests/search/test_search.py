@@ -110,6 +110,18 @@ def test_authors_are_searchable_and_filter(db, index):
     assert titles(search("causal", Filters(authors=("turing",)))) == [a.title]
     # author: alone browses that author's papers
     assert titles(search("author:lovelace")) == [a.title]
+    # every hit carries its authors (the card shows them), whichever list found it
+    assert {h.paper.title: h.authors for h in search("causal").hits} == {
+        a.title: "Ada Lovelace, Alan Turing",
+        b.title: "Grace Hopper",
+    }
+
+
+def test_search_page_shows_authors(db, index, client):
+    paper = make_paper("Causal graphs", authors=["Ada Lovelace", "Alan <Turing>"])
+    index(paper, embed=False)
+    body = client.get("/search", {"q": "causal"}).content.decode()
+    assert '<p class="authors">Ada Lovelace, Alan &lt;Turing&gt;</p>' in body
 
 
 def test_date_and_category_filters_apply_to_every_list(db, index):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.db import connection
@@ -141,8 +141,19 @@ class Backend:
     def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
         raise NotImplementedError
 
-    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked:
+    def semantic(
+        self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
+    ) -> Ranked:
+        """`nearest`: what the function from `nearest_job(filters, limit)` returned for this
+        vector, if it was run."""
         raise NotImplementedError
+
+    def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object] | None:
+        """The part of `semantic()` that needs no database, as a function of the query vector,
+        or None. search() runs it in the embedding thread right after the embedding, so that
+        it overlaps the lexical search; it must not touch the database (each thread has its
+        own connection, which would not see the caller's transaction)."""
+        return None
 
     def matching(
         self, ids: Sequence[int], required: list[list[Term]], excluded: list[Term]

@@ -193,7 +193,9 @@ class PostgresBackend(Backend):
 
     # Meaning -----------------------------------------------------------------------------
 
-    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked:
+    def semantic(
+        self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
+    ) -> Ranked:
         where, params = self.filter_sql(filters)
         text = to_pg_text(vector)
         with transaction.atomic(), connection.cursor() as cursor:

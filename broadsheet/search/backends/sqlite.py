@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.db import connection
@@ -179,27 +179,38 @@ class SQLiteBackend(Backend):
 
     # Meaning -----------------------------------------------------------------------------
 
-    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> Ranked:
-        """Nearest neighbours from the f16 HNSW index, checked against the database and
-        re-ranked by their exact float32 vectors (read in the same query): f16 rounding
-        reorders near-ties, so at least RERANK_MIN candidates are taken for any limit."""
-        vector = vector.astype(np.float32)
+    def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object]:
+        # The generation is read here, in the caller's thread (it is a database read); the
+        # HNSW search itself needs no database and releases the GIL.
+        generation = vectorindex.current()
+        fetch = self._first_fetch(filters, limit)
+        return lambda vector: vectorindex.search(
+            vector.astype(np.float32), min(fetch, DEEPEST), generation
+        )
+
+    def _first_fetch(self, filters: Filters, limit: int) -> int:
         fetch = max(limit, RERANK_MIN) + 20
         if filters:
             fetch = max(fetch, math.ceil(limit / self._share(filters) * 1.5))
-        where, params = self.filter_sql(filters)
+        return fetch
+
+    def semantic(
+        self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
+    ) -> Ranked:
+        """Nearest neighbours from the f16 HNSW index, checked against the database and
+        re-ranked by their exact float32 vectors (read in the same query): f16 rounding
+        reorders near-ties, so at least RERANK_MIN candidates are taken for any limit.
+        `nearest`: the first HNSW search, already run by `nearest_job`."""
+        vector = vector.astype(np.float32)
+        fetch = self._first_fetch(filters, limit)
         while True:
-            hits = vectorindex.search(vector, min(fetch, DEEPEST))
+            if nearest is not None:
+                hits, nearest = nearest, None
+            else:
+                hits = vectorindex.search(vector, min(fetch, DEEPEST))
             if not hits:
                 return []
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT p.id, d.embedding FROM papers_paper p JOIN search_document d "
-                    f"ON d.paper_id = p.id WHERE p.id IN {in_list([h[0] for h in hits])} "
-                    f"AND p.hidden = %s AND d.embedded_at IS NOT NULL{where}",
-                    [False, *params],
-                )
-                rows = cursor.fetchall()
+            rows = self._checked_vectors([h[0] for h in hits], filters)
             result = _by_similarity(rows, vector)[:limit]
             if len(result) >= limit or len(hits) < fetch:
                 return result  # enough, or the whole index was seen
@@ -209,6 +220,24 @@ class SQLiteBackend(Backend):
         # Still too few: the filtered set is small, so search it exactly if it is small enough.
         exact = self._exact_filtered(vector, filters, limit)
         return exact if exact is not None else result
+
+    def _checked_vectors(self, ids: list[int], filters: Filters) -> list[tuple[int, bytes]]:
+        """(id, stored vector) of the ids that are visible, embedded papers passing the
+        filters. With filters the ids are checked first and only the survivors' vectors are
+        read: most candidates fail a category filter, and each row read costs (750 rows
+        with their vectors to keep 150 cost more than checking 750 and reading 150)."""
+        if filters:
+            ids = sorted(self._visible(ids, filters))
+            if not ids:
+                return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.id, d.embedding FROM papers_paper p JOIN search_document d "
+                f"ON d.paper_id = p.id WHERE p.id IN {in_list(ids)} "
+                "AND p.hidden = %s AND d.embedded_at IS NOT NULL",
+                [False],
+            )
+            return cursor.fetchall()
 
     def _share(self, filters: Filters) -> float:
         """Roughly what share of the papers pass these filters (the index knows how many
