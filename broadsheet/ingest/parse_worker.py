@@ -7,28 +7,16 @@ from __future__ import annotations
 
 def start() -> None:
     import gc
-    import threading
 
     import django
+
+    from broadsheet.lib.children import watch_parent
 
     django.setup()
     # Only short-lived, acyclic records and lines pass through here: the cycle collector
     # would walk them for nothing (see upsert._no_cyclic_gc).
     gc.disable()
-    # An import killed with SIGKILL cannot stop its pool: leave when the parent is gone
-    # instead of waiting for work forever.
-    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
-
-
-def _exit_with_parent() -> None:
-    import multiprocessing
-    import multiprocessing.connection
-    import os
-
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
+    watch_parent()
 
 
 def parse_chunk(lines: list[bytes], name: str, first: int) -> list:

@@ -1,25 +1,30 @@
-"""SQLite mode: writing the lexical index in a thread while an import stores its next batch.
+"""SQLite mode: writing the lexical index in a second process while an import stores its
+next batch.
 
-Indexing in tantivy (tokenising, stemming, building and merging segments) is Rust code that
-releases the GIL, and costs about as much as storing the papers: done inline, it was a third
-of an import's time. Inside `in_background()` (an import run), each batch's transaction
-marks its changed papers pending (a row each in search_lexical_pending) and, once it has
-committed, hands their ids to a thread that indexes them from the database; the next batch's
-transaction deletes the pending rows of the papers the thread reported done. On leaving,
-the thread's last batch is awaited and its rows deleted, so when an import returns every
-paper it stored is searchable, as with inline indexing.
+Indexing in tantivy (tokenising, stemming, building and merging segments) costs about as
+much as storing the papers: done inline it was a third of an import's time, and in a thread
+its Python half still queued on the importer's GIL. Inside `in_background()` (an import
+run) the first batch is indexed inline; from the second on, each batch's transaction marks
+its changed papers pending (a row each in search_lexical_pending) and, once it has
+committed, hands their ids to an indexing process (index_worker.py) that indexes them from
+the database; the next batch's transaction deletes the pending rows of the papers it
+reported done. On leaving, the last batches are awaited and their rows deleted, so when an
+import returns every paper it stored is searchable, as with inline indexing.
 
 A run killed in between leaves pending rows; `index_pending()` (at the start of every
 import, and in `broadsheet embed`, which the worker runs after each ingest) indexes those
-papers again: writing an entry twice is harmless, the old one is replaced.
+papers again: writing an entry twice is harmless, the old one is replaced. The indexing
+process ends with its importer (lib/children.py).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
-import queue
+import multiprocessing
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -30,102 +35,122 @@ from broadsheet.search.backends.base import in_list
 log = logging.getLogger("broadsheet.search")
 
 # Batches handed over and not yet indexed, at most: the import waits beyond this, so a
-# thread that falls behind slows the import down instead of holding every batch in memory.
+# writer that falls behind slows the import down instead of holding every batch in memory.
 QUEUE_DEPTH = 2
 CATCH_UP_BATCH = 5000
 
 _local = threading.local()
 
 
-class _Writer(threading.Thread):
-    """Indexes the ids it is given, in order, and collects the ones whose commit is done."""
+class _Writer:
+    """The indexing process, fed the ids of committed batches in order; collects the ids
+    whose index commit is done. At most QUEUE_DEPTH batches are in flight: beyond that the
+    import waits, so a writer that falls behind slows it down instead of filling memory."""
 
     def __init__(self):
-        super().__init__(name="lexical-index-writer", daemon=True)
-        self.todo: queue.Queue[list[int] | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+        from broadsheet.search import index_worker
+
+        self.pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a running process
+            initializer=index_worker.start,
+            initargs=(str(connection.settings_dict["NAME"]),),
+        )
+        self.write = index_worker.write
+        self.in_flight: collections.deque[tuple[Future, list[int]]] = collections.deque()
         self.done: list[int] = []
-        self.done_lock = threading.Lock()
         self.error: BaseException | None = None
 
-    def run(self) -> None:
-        finished = False
-        try:
-            while not finished:
-                ids = self.todo.get()
-                if ids is None:
-                    break
-                # Take whatever else is waiting too: one commit for several batches.
-                while not self.todo.empty():
-                    more = self.todo.get_nowait()
-                    if more is None:
-                        finished = True
-                        break
-                    ids += more
-                lexical_index.write(ids)
-                with self.done_lock:
-                    self.done += ids
-        except BaseException as e:  # reported to the import at its next batch
-            self.error = e
-            # Keep taking batches until the end, so the import never blocks on a full queue.
-            while not finished and self.todo.get() is not None:
-                pass
-        finally:
-            connection.close()  # this thread's own connection
+    def submit(self, ids: list[int]) -> None:
+        self._collect(keep=QUEUE_DEPTH - 1)
+        self.in_flight.append((self.pool.submit(self.write, ids), ids))
+
+    def _collect(self, keep: int) -> None:
+        """Wait until at most `keep` batches are in flight; note the finished ones."""
+        while self.in_flight and (len(self.in_flight) > keep or self.in_flight[0][0].done()):
+            future, ids = self.in_flight.popleft()
+            try:
+                future.result()
+            except BaseException as e:  # reported to the import at its next batch
+                self.error = self.error or e
+            else:
+                self.done += ids
 
     def take_done(self) -> list[int]:
-        with self.done_lock:
-            done, self.done = self.done, []
+        self._collect(keep=len(self.in_flight))
+        done, self.done = self.done, []
         return done
+
+    def finish(self) -> None:
+        self._collect(keep=0)
+        self.pool.shutdown()
 
     def check(self) -> None:
         if self.error is not None:
             raise RuntimeError(f"writing the lexical index failed: {self.error}") from self.error
 
 
+class _Run:
+    """One import: its first batch is indexed inline (a short import, such as a submitted
+    paper or a page of arXiv results, never starts a process); later ones in the process."""
+
+    def __init__(self):
+        self.batches = 0
+        self.writer: _Writer | None = None
+
+
 def active() -> bool:
-    return getattr(_local, "writer", None) is not None
+    return getattr(_local, "run", None) is not None
 
 
-def defer(paper_ids: Sequence[int]) -> None:
-    """Within in_background(), in the caller's transaction: mark these papers pending and
-    have the thread index them once the transaction commits."""
-    writer: _Writer = _local.writer
+def write_or_defer(paper_ids: Sequence[int]) -> None:
+    """Within in_background(), in the caller's transaction: index these papers now (the
+    run's first batch), or mark them pending and have the indexing process index them once
+    the transaction commits."""
+    run: _Run = _local.run
+    run.batches += 1
+    if run.batches == 1:
+        lexical_index.write(paper_ids)
+        return
+    if run.writer is None:
+        run.writer = _Writer()
+    writer = run.writer
     writer.check()
     ids = sorted({int(i) for i in paper_ids})
     with connection.cursor() as cursor:
-        # First forget what the thread finished, then mark this batch: a paper in both
+        # First forget what the writer finished, then mark this batch: a paper in both
         # stays pending, since its new text is not indexed yet.
         _delete_pending(cursor, writer.take_done())
         cursor.executemany(
             "INSERT INTO search_lexical_pending (paper_id) VALUES (%s) ON CONFLICT DO NOTHING",
             [(i,) for i in ids],
         )
-    transaction.on_commit(lambda: writer.todo.put(ids))
+    transaction.on_commit(lambda: writer.submit(ids))
 
 
 @contextmanager
 def in_background() -> Iterator[None]:
-    """Index the lexical entries of the papers changed inside this block in a thread.
+    """Index the lexical entries of the papers changed inside this block in a second
+    process, from the block's second batch on.
 
     Only on SQLite (PostgreSQL's index is a column written in the transaction), and only
     when the block's transactions really commit (not inside an outer atomic block, where
-    the thread could not see the rows)."""
+    the other process could not see the rows)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block or active():
         yield
         return
     index_pending()
-    writer = _Writer()
-    writer.start()
-    _local.writer = writer
+    run = _local.run = _Run()
     try:
         yield
     finally:
-        _local.writer = None
-        writer.todo.put(None)
-        writer.join()
-        with transaction.atomic(), connection.cursor() as cursor:
-            _delete_pending(cursor, writer.take_done())
-    writer.check()
+        _local.run = None
+        if run.writer is not None:
+            run.writer.finish()
+            with transaction.atomic(), connection.cursor() as cursor:
+                _delete_pending(cursor, run.writer.take_done())
+    if run.writer is not None:
+        run.writer.check()
 
 
 def index_pending() -> int:

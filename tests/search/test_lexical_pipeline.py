@@ -1,4 +1,4 @@
-"""An import writes the SQLite-mode lexical index in a thread (lexical_pipeline.py): when it
+"""An import writes the SQLite-mode lexical index in a second process (lexical_pipeline.py): when it
 returns, every paper it stored is found by words, nothing is left pending, and papers a
 killed import left pending are indexed by the next import or `broadsheet embed`."""
 
@@ -15,7 +15,7 @@ from broadsheet.ingest.upsert import upsert
 from broadsheet.papers.models import Paper
 from broadsheet.search import lexical_index, lexical_pipeline
 from broadsheet.search.backends import get_backend
-from broadsheet.search.models import LexicalPending
+from broadsheet.search.models import LexicalIndexState, LexicalPending
 from broadsheet.search.query import parse
 from broadsheet.search.results import Filters
 
@@ -95,39 +95,28 @@ def test_broadsheet_embed_indexes_papers_left_pending(sqlite_only):
     assert pending() == 0
 
 
-def test_a_failing_index_writer_fails_the_import_and_leaves_its_papers_pending(
-    sqlite_only, monkeypatch
-):
-    def broken(ids):
-        raise OSError("disk full")
+def test_a_failing_index_writer_fails_the_import_and_leaves_its_papers_pending(sqlite_only):
+    saved = None
 
-    monkeypatch.setattr(lexical_index, "write", broken)
-    with pytest.raises(RuntimeError, match="writing the lexical index failed: disk full"):
-        upsert(records(30), batch_size=10)
-    monkeypatch.undo()
+    def records_then_break_the_index():
+        nonlocal saved
+        for i, rec in enumerate(records(30)):
+            if i == 10:  # the first batch is stored (and indexed inline): break the folder
+                folder = lexical_index.base_dir() / LexicalIndexState.objects.get().dirname
+                saved = folder.rename(folder.with_name(folder.name + ".saved"))
+                folder.write_text("not a folder")
+            yield rec
 
-    # Whatever batches committed are stored, pending, and indexed by the next run.
-    stored = Paper.objects.count()
-    assert stored >= 10
-    assert pending() == stored
-    assert lexical_pipeline.index_pending() == stored
-    assert found("number0") == {Paper.objects.get(arxiv_id="2402.00000").id}
+    with pytest.raises(RuntimeError, match="writing the lexical index failed"):
+        upsert(records_then_break_the_index(), batch_size=10)
+    folder = saved.with_name(saved.name.removesuffix(".saved"))
+    folder.unlink()
+    saved.rename(folder)
+
+    # Every batch committed; the ones the indexing process failed on are pending, and the
+    # next run indexes them.
+    assert Paper.objects.count() == 30
+    assert pending() == 20
+    assert lexical_pipeline.index_pending() == 20
+    assert found("number25") == {Paper.objects.get(arxiv_id="2402.00025").id}
     assert pending() == 0
-
-
-def test_a_writer_failing_on_its_last_batch_still_stops(sqlite_only, monkeypatch):
-    """The end-of-import marker can be taken together with the last batch; an error then
-    must not leave the thread waiting for another marker (the import would hang)."""
-
-    def broken(ids):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(lexical_index, "write", broken)
-    writer = lexical_pipeline._Writer()
-    writer.todo.put([1])
-    writer.todo.put(None)
-    writer.start()
-    writer.join(timeout=10)
-    assert not writer.is_alive()
-    with pytest.raises(RuntimeError, match="disk full"):
-        writer.check()

@@ -36,8 +36,8 @@ class SQLiteBackend(Backend):
         lexical_index.remove(paper_ids)
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
-        if lexical_pipeline.active():  # during an import: a thread writes it after commit
-            lexical_pipeline.defer(paper_ids)
+        if lexical_pipeline.active():  # during an import: another process writes it
+            lexical_pipeline.write_or_defer(paper_ids)
         else:
             lexical_index.write(paper_ids)
 
