@@ -27,9 +27,9 @@ from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
 
 log = logging.getLogger("broadsheet.search")
 
-# Papers per transaction (and per lexical-index commit). As large as an ingest batch
-# (upsert.BATCH_SIZE), so each batch's `papers_changed` is indexed in one pass: an index
-# commit has a fixed cost, and five small commits cost much more than one large one.
+# Papers per transaction (and per lexical-index commit): an index commit has a fixed cost,
+# and five small commits cost much more than one large one. An ingest batch
+# (upsert.BATCH_SIZE) comes in a few of these, handed to the indexing process one by one.
 INDEX_BATCH = 5000
 EMBED_CHUNK = 256  # vectors written per transaction
 SYNC_EVERY = 50_000  # a new vector-index generation this often during a long embed run
