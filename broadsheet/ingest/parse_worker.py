@@ -22,14 +22,6 @@ def start() -> None:
 def parse_chunk(lines: list[bytes], name: str, first: int) -> list:
     """Lines to validated PaperRecords, or Rejected with the reason upsert would give."""
     from broadsheet.ingest.jsonl import read_jsonl
-    from broadsheet.ingest.records import PaperRecord, Rejected, validate
+    from broadsheet.ingest.records import checked
 
-    out: list = []
-    for item in read_jsonl(lines, name, first):
-        if isinstance(item, PaperRecord):
-            try:
-                validate(item)
-            except Rejected as e:
-                item = Rejected(f"{item.describe()}: {e}")
-        out.append(item)
-    return out
+    return [checked(item) for item in read_jsonl(lines, name, first)]

@@ -180,3 +180,13 @@ def validate(rec: PaperRecord) -> PaperRecord:
         raise Rejected("negative upvote count")
     rec.validated = True
     return rec
+
+
+def checked(item: PaperRecord | Rejected) -> PaperRecord | Rejected:
+    """A source's item validated, or Rejected with the reason prefixed by where it came from."""
+    if isinstance(item, Rejected):
+        return item
+    try:
+        return validate(item)
+    except Rejected as e:
+        return Rejected(f"{item.describe()}: {e}")

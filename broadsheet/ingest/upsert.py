@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from broadsheet.ingest.records import PaperRecord, Rejected, validate
+from broadsheet.ingest.records import PaperRecord, Rejected, checked
 from broadsheet.papers.models import Author, Authorship, Listing, Paper
 from broadsheet.papers.signals import bulk_changes, papers_changed
 
@@ -99,14 +99,11 @@ class Upserter:
             for item in items:
                 if progress is not None:
                     progress.update(1)
+                item = checked(item)
                 if isinstance(item, Rejected):
                     self.reject(str(item))
                     continue
-                try:
-                    batch.append(validate(item))
-                except Rejected as e:
-                    self.reject(f"{item.describe()}: {e}")
-                    continue
+                batch.append(item)
                 if len(batch) >= self.batch_size:
                     self.store_safely(batch)
                     batch = []
