@@ -4,6 +4,7 @@
     .venv/bin/python bench/search.py --papers 1000000   # the issue's target size
     .venv/bin/python bench/search.py --papers 1000000 --data-dir D   # reuses a corpus built in D
     BROADSHEET_DATABASE_URL=postgres://... .venv/bin/python bench/search.py --papers 20000
+    .venv/bin/python bench/search.py --calibrate 3000   # generated vectors vs real embeddings
 
 The corpus: the 1,000 real abstracts of ../shared/data/arxiv-1000.csv are embedded once
 (cached beside the database), then each generated paper takes a real paper's sentences mixed
@@ -237,11 +238,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--serve", action="store_true",
                         help="only open the indexes in --data-dir and time queries")  # fmt: skip
+    parser.add_argument("--calibrate", type=int, metavar="N", default=0,
+                        help="compare N generated vectors with real embeddings of the same "
+                             "generated papers, then stop")  # fmt: skip
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="broadsheet-bench-"))
     setup_django(data_dir)
     if args.serve:
         serve(args)
+        return
+    if args.calibrate:
+        calibrate(args.calibrate, random.Random(args.seed))
         return
 
     from django.db import connection
@@ -321,6 +328,44 @@ def main() -> None:
     sys.stdout.flush()
     subprocess.run([sys.executable, __file__, "--serve", "--data-dir", str(data_dir),
                     "--queries", str(args.queries), "--seed", str(args.seed)], check=True)  # fmt: skip
+
+
+def calibrate(n: int, rng: random.Random) -> None:
+    """Are the generated vectors shaped like real embeddings? Generates n papers, embeds
+    their text with the real model, and prints the same figures for both sets: how similar
+    each paper's nearest neighbours are (ANN is hard when the 10th is barely further than
+    the 100th), a local intrinsic dimension estimate (Levina-Bickel, k = 10 and 50) and
+    how many principal components hold 90% of the variance."""
+    from broadsheet.search.embedder import embed_texts, paper_text
+
+    real, vectors, _ = load_real(Path(tempfile.gettempdir()) / "broadsheet-bench-cache")
+    papers = list(generate(n, real, vectors, rng))
+    t = time.perf_counter()
+    embedded = embed_texts([paper_text(title, abstract) for title, abstract, _, _ in papers])
+    print(f"Calibration: {n:,} generated papers, embedded in {time.perf_counter() - t:.0f} s")
+    synthetic = np.stack([v for _, _, v, _ in papers])
+    ranks = [r for r in (1, 2, 5, 10, 50, 100) if r < n]
+    print("  median cosine of the k-th nearest neighbour: " + ", ".join(f"k={r}" for r in ranks))
+    for name, matrix in (("real embeddings", embedded), ("generated vectors", synthetic)):
+        m = matrix.astype(np.float64)
+        sims = m @ m.T
+        np.fill_diagonal(sims, -2.0)
+        sims = -np.sort(-sims, axis=1)
+        near = " ".join(f"{np.median(sims[:, r - 1]):.3f}" for r in ranks)
+        centred = m - m.mean(axis=0)
+        variance = np.cumsum(np.linalg.svd(centred, compute_uv=False) ** 2)
+        components = int(np.searchsorted(variance / variance[-1], 0.9)) + 1
+        print(
+            f"  {name:18} {near}   LID k=10 {_lid(sims, 10):.1f}, k=50 {_lid(sims, 50):.1f}"
+            f"   90% of variance in {components} components"
+        )
+    same = np.median(np.sum(embedded * synthetic, axis=1))
+    print(f"  median cosine between a paper's generated vector and its real embedding: {same:.3f}")
+
+
+def _lid(sorted_sims: np.ndarray, k: int) -> float:
+    distances = np.sqrt(np.maximum(2 - 2 * sorted_sims[:, :k], 1e-12))
+    return float(np.median(-1 / np.mean(np.log(distances / distances[:, -1:]), axis=1)))
 
 
 def load() -> str:
