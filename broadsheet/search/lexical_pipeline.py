@@ -34,9 +34,10 @@ from broadsheet.search.backends.base import in_list
 
 log = logging.getLogger("broadsheet.search")
 
-# Batches handed over and not yet indexed, at most (only their ids are held: the indexing
-# process reads the rows). Deep enough that the importer runs on while the indexer waits for
-# a merge: 20 imported 1M records 7% faster than 2 (389.5 s vs 418.7 s, bench/ingest.py).
+# Batches (of indexing.INDEX_BATCH papers) handed over and not yet indexed, at most: only
+# their ids are held, since the indexing process reads the rows. Deep enough that the
+# importer runs on while the indexer waits for a merge: 1M records imported 7% faster than
+# with 2 (389.5 s vs 418.7 s, bench/ingest.py).
 QUEUE_DEPTH = 200
 CATCH_UP_BATCH = 5000
 
