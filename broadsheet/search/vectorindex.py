@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import logging
+import math
 import os
 import threading
 import time
@@ -37,10 +38,18 @@ from broadsheet.search.fields import from_blob
 log = logging.getLogger("broadsheet.search")
 
 EXACT_BELOW = 20_000
-# HNSW ef at query time, measured with bench/search.py (text queries over dense clusters):
-# at 100k vectors 128 gave recall@10 0.87 and 512 0.99; at 300k 512 gave 0.88, 1024 0.96
-# (semantic top-100 p50 12.3 -> 12.7 ms) and 2048 0.98 (18.1 ms).
-EXPANSION_SEARCH = 1024
+# The HNSW graph: links per node and candidates weighed when a vector is added. usearch's
+# defaults (16, 128) made a graph that needed ef 4096 for recall@10 0.956 at 1M vectors
+# (21.5 ms a search); with 32 and 256, ef 2560 gives 0.962 (16.6 ms), for a build 2.7x
+# longer (1M in 1128 s on 2 cores; embedding those papers takes hours) and a file 14% larger.
+CONNECTIVITY = 32
+EXPANSION_ADD = 256
+# HNSW ef at query time grows with the index: (vectors, ef) that gave recall@10 0.962 with
+# this graph (bench/search.py, dense clusters of text vectors; 1M with 1024 gave 0.922).
+# Smaller indexes use the first; between and beyond, the power law through both, capped
+# since past 1M it is not measured.
+EXPANSION_MEASURED = ((300_000, 512), (1_000_000, 2560))
+EXPANSION_MAX = 4096
 KEEP_OLD_SECONDS = 3600  # older generations are deleted after this (workers may map them)
 CHUNK = 20_000
 
@@ -72,9 +81,22 @@ def usearch_index_class():
 
 def new_index():
     Index = usearch_index_class()
-    index = Index(ndim=DIMENSIONS, metric="cos", dtype="f16")
-    index.expansion_search = EXPANSION_SEARCH
-    return index
+    return Index(
+        ndim=DIMENSIONS,
+        metric="cos",
+        dtype="f16",
+        connectivity=CONNECTIVITY,
+        expansion_add=EXPANSION_ADD,
+    )
+
+
+def expansion_search(size: int) -> int:
+    """The query-time ef for an index of `size` vectors."""
+    (size_a, ef_a), (size_b, ef_b) = EXPANSION_MEASURED
+    if size <= size_a:
+        return ef_a
+    growth = math.log(ef_b / ef_a) / math.log(size_b / size_a)
+    return min(EXPANSION_MAX, round(ef_a * (size / size_a) ** growth))
 
 
 def _state():
@@ -107,7 +129,7 @@ def _latest() -> tuple[object | None, int]:
                     log.warning("vector index %s is missing; run `broadsheet reindex`", path)
                     return None, 0
                 index = usearch_index_class().restore(path, view=True)
-                index.expansion_search = EXPANSION_SEARCH
+                index.expansion_search = expansion_search(len(index))
                 _cache.clear()  # drop the old generation's mapping
                 _cache[path] = index
     return index, count
@@ -172,6 +194,7 @@ def sync(full: bool = False) -> int:
         index = None
         if not full and state and state.synced_until and old_path.exists():
             index = usearch_index_class().restore(str(old_path))
+            index.expansion_add = EXPANSION_ADD  # a setting, not saved in the file
         if index is None:
             index = new_index()
             for ids, vectors in _vectors("", []):
