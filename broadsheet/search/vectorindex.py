@@ -1,4 +1,4 @@
-"""SQLite mode's vector index: a usearch HNSW file (f16, cosine) beside the database.
+"""SQLite mode's vector index: a usearch HNSW file (int8, cosine) beside the database.
 
 The vectors themselves live in search_document; the file is a derived index, rebuilt from
 the database at any time. It is written in generations: a writer (`broadsheet embed`,
@@ -38,17 +38,21 @@ from broadsheet.search.fields import from_blob
 log = logging.getLogger("broadsheet.search")
 
 EXACT_BELOW = 20_000
-# The HNSW graph: links per node and candidates weighed when a vector is added. usearch's
-# defaults (16, 128) made a graph that needed ef 4096 for recall@10 0.956 at 1M vectors
-# (21.5 ms a search); with 32 and 256, ef 2560 gives 0.962 (16.6 ms), for a build 2.7x
-# longer (1M in 1128 s on 2 cores; embedding those papers takes hours) and a file 14% larger.
+# The HNSW graph: links per node and candidates weighed when a vector is added, and vectors
+# stored as int8 (searches re-rank candidates by the exact float32 vectors in the database).
+# Measured at 1M vectors (bench/search.py corpus, recall@10 of the re-ranked top 10):
+# usearch's defaults (16, 128, f16) needed ef 4096 for 0.956 (21.5 ms a search); 32 and 256
+# in f16 gave 0.962 with ef 2560 (16.6 ms); in int8 0.963 with ef 1792 (14.8 ms), and a file
+# of 630 MB instead of 996 MB (874 MB with the defaults). A build takes ~2.5x as long as with
+# the defaults (1M in 1018 s on 2 cores; embedding those papers takes hours).
 CONNECTIVITY = 32
 EXPANSION_ADD = 256
-# HNSW ef at query time grows with the index: (vectors, ef) that gave recall@10 0.962 with
-# this graph (bench/search.py, dense clusters of text vectors; 1M with 1024 gave 0.922).
-# Smaller indexes use the first; between and beyond, the power law through both, capped
-# since past 1M it is not measured.
-EXPANSION_MEASURED = ((300_000, 512), (1_000_000, 2560))
+DTYPE = "i8"
+# HNSW ef at query time grows with the index: (vectors, ef) that gave recall@10 0.96 with
+# this graph (0.966 at 300k, 0.963 at 1M; at 1M, ef 1024 gave 0.929). Smaller indexes use
+# the first; between and beyond, the power law through both, capped since past 1M it is not
+# measured.
+EXPANSION_MEASURED = ((300_000, 512), (1_000_000, 1792))
 EXPANSION_MAX = 4096
 KEEP_OLD_SECONDS = 3600  # older generations are deleted after this (workers may map them)
 CHUNK = 20_000
@@ -84,7 +88,7 @@ def new_index():
     return Index(
         ndim=DIMENSIONS,
         metric="cos",
-        dtype="f16",
+        dtype=DTYPE,
         connectivity=CONNECTIVITY,
         expansion_add=EXPANSION_ADD,
     )

@@ -197,8 +197,8 @@ class SQLiteBackend(Backend):
     def semantic(
         self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
     ) -> Ranked:
-        """Nearest neighbours from the f16 HNSW index, checked against the database and
-        re-ranked by their exact float32 vectors (read in the same query): f16 rounding
+        """Nearest neighbours from the int8 HNSW index, checked against the database and
+        re-ranked by their exact float32 vectors (read in the same query): int8 rounding
         reorders near-ties, so at least RERANK_MIN candidates are taken for any limit.
         `nearest`: the first HNSW search, already run by `nearest_job`."""
         vector = vector.astype(np.float32)
