@@ -77,7 +77,7 @@ def search_rows() -> status.Rows:
         from broadsheet.search import lexical_index, vectorindex
         from broadsheet.search.models import LexicalPending
 
-        # Non-zero during an import (its thread catches up), or after one was killed (the
+        # Non-zero during an import (its indexing process catches up), or after one was killed (the
         # next import or `broadsheet embed` indexes them).
         yield "waiting for the lexical index", LexicalPending.objects.count()
         yield "lexical index size", _mb(_folder_size(lexical_index.base_dir()))

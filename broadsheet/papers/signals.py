@@ -11,7 +11,7 @@ from django.dispatch import Signal
 papers_changed = Signal()
 
 # Context managers other apps register to wrap a long run of changes (an import, batch
-# after batch): the search app writes its SQLite-mode lexical index in a thread inside one.
+# after batch): the search app writes its SQLite-mode lexical index in a second process inside one.
 bulk_change_hooks: list[Callable[[], AbstractContextManager]] = []
 
 

@@ -4,8 +4,8 @@ FTS5 ranks every match of a query before it can return the best ten, which at a 
 papers costs ~100 ms for a query of common words; tantivy's block-max WAND does not. The
 papers (and their search documents) stay the source of truth; this index is derived from
 them, kept in step by `index_papers` (the `papers_changed` signal after each ingest batch;
-during an import a thread writes it once each batch has committed, lexical_pipeline.py) and
-rewritten by `broadsheet reindex`.
+during an import a second process writes it once each batch has committed,
+lexical_pipeline.py) and rewritten by `broadsheet reindex`.
 
 - Fields: `title`, `abstract`, `authors` (stemmed English words; ranked BM25 with boosts
   10 / 3 / 2, so title above abstract above authors), `cat` (every category and its archive,

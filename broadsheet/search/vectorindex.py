@@ -43,8 +43,8 @@ EXACT_BELOW = 20_000
 # Measured at 1M vectors (bench/search.py corpus, recall@10 of the re-ranked top 10):
 # usearch's defaults (16, 128, f16) needed ef 4096 for 0.956 (21.5 ms a search); 32 and 256
 # in f16 gave 0.962 with ef 2560 (16.6 ms); in int8 0.963 with ef 1792 (14.8 ms), and a file
-# of 630 MB instead of 996 MB (874 MB with the defaults). A build takes ~2.5x as long as with
-# the defaults (1M in 1018 s on 2 cores; embedding those papers takes hours).
+# of 630 MB instead of 996 MB (874 MB with the defaults). A build takes longer: at 300k 300 s
+# against 137 s with the defaults (1M in 1018 s on 2 cores; embedding those papers takes hours).
 CONNECTIVITY = 32
 EXPANSION_ADD = 256
 DTYPE = "i8"
