@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 import pytest
+from django.db import connection
 from factories import list_paper, make_comment, make_paper, upvote
 
 from broadsheet.ingest.records import PaperRecord, Rejected
@@ -201,3 +202,28 @@ def test_papers_without_an_arxiv_id_are_matched_by_doi_or_slug():
     assert counts_of(counts) == (0, 1, 1, 0)
     assert Paper.objects.get(doi="10.1000/only-doi").slug == "only-a-doi"
     assert Paper.objects.get(slug="only-a-slug").title == "Only a slug"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_author_deleted_between_batches_is_stored_again_not_referenced():
+    # Batches really commit here: on SQLite an import does not check foreign keys, so the
+    # author ids it caches across batches are checked again by each batch.
+    def records():
+        yield rec("2401.00001", authors=["Ada Lovelace"])
+        Author.objects.filter(name="Ada Lovelace").delete()  # an admin, between two batches
+        yield rec("2401.00002", authors=["Ada Lovelace", "Alan Turing"])
+
+    counts = upsert(records(), batch_size=1)
+
+    assert counts_of(counts) == (2, 0, 0, 0)
+    second = Paper.objects.get(arxiv_id="2401.00002")
+    assert author_names(second) == ["Ada Lovelace", "Alan Turing"]
+    assert Author.objects.filter(name="Ada Lovelace").count() == 1
+    orphans = Authorship.objects.exclude(author_id__in=Author.objects.values("id"))
+    assert not orphans.exists()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys")
+            assert cursor.fetchone()[0] == 1  # checks are back on after the import
+            cursor.execute("PRAGMA foreign_key_check")
+            assert cursor.fetchall() == []
