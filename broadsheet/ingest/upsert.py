@@ -167,10 +167,16 @@ class Upserter:
             )
             paper_ids = {key: p.pk for key, p in existing.items()} | new_ids
             counts.listed = self._list(by_key.values(), paper_ids)
-            ids = {p.pk for p in changed} | set(new_ids.values())
-            if ids:
+            # What was just stored, so that the search documents need not read it back.
+            new_authors = dict(authors_to_set)
+            texts = {
+                p.pk: (p.title, p.abstract, new_authors.get(p.pk, p.author_names)) for p in changed
+            }
+            for rec in new_records:
+                texts[new_ids[rec.key]] = (rec.title, rec.abstract, rec.authors or [])
+            if texts:
                 # Inside the batch's transaction: the search index commits with the papers.
-                papers_changed.send(sender=Paper, paper_ids=sorted(ids))
+                papers_changed.send(sender=Paper, paper_ids=sorted(texts), texts=texts)
         self.counts.add(counts)
 
     def _existing(self, records) -> dict[str, Paper]:

@@ -6,7 +6,9 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from django.dispatch import Signal
 
 # Sent after papers were created or changed (ingest batches, the sample loader, the admin),
-# inside the transaction that changed them, with `paper_ids`: a list of Paper primary keys.
+# inside the transaction that changed them, with `paper_ids`: a list of Paper primary keys,
+# and optionally `texts`: {paper id: (title, abstract, author names)} as just stored, for
+# some or all of them, so that receivers need not read back what the sender had in hand.
 # The search app keeps its lexical index in step from it.
 papers_changed = Signal()
 

@@ -13,7 +13,7 @@ lock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from broadsheet.lib.progress import progress_bar
 from broadsheet.search import lexical_pipeline
 from broadsheet.search.backends import get_backend
-from broadsheet.search.backends.base import text_hash
+from broadsheet.search.backends.base import PaperText, text_hash
 from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
 
 log = logging.getLogger("broadsheet.search")
@@ -37,23 +37,24 @@ SYNC_EVERY = 50_000  # a new vector-index generation this often during a long em
 EmbedFn = Callable[[list[str]], np.ndarray]
 
 
-def index_papers(paper_ids: Sequence[int]) -> int:
-    """Create or refresh the search documents and lexical entries of these papers."""
+def index_papers(paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None = None) -> int:
+    """Create or refresh the search documents and lexical entries of these papers.
+    `texts` may give (title, abstract, author names) of some of them, as just stored."""
     backend = get_backend()
     ids = sorted({int(i) for i in paper_ids})
     done = 0
     for start in range(0, len(ids), INDEX_BATCH):
         with transaction.atomic():
-            found = backend.sync_documents(ids[start : start + INDEX_BATCH])
+            found = backend.sync_documents(ids[start : start + INDEX_BATCH], texts)
             if found:
                 backend.index_lexical(found)
         done += len(found)
     return done
 
 
-def on_papers_changed(sender, paper_ids: Sequence[int] = (), **kwargs) -> None:
+def on_papers_changed(sender, paper_ids: Sequence[int] = (), texts=None, **kwargs) -> None:
     if paper_ids:
-        index_papers(paper_ids)
+        index_papers(paper_ids, texts)
 
 
 def index_missing(progress: bool = False) -> int:

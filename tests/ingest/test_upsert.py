@@ -227,3 +227,29 @@ def test_an_author_deleted_between_batches_is_stored_again_not_referenced():
             assert cursor.fetchone()[0] == 1  # checks are back on after the import
             cursor.execute("PRAGMA foreign_key_check")
             assert cursor.fetchall() == []
+
+
+def test_search_documents_made_from_a_batch_match_the_stored_papers():
+    # An import hands the search documents what it stored rather than have them read back:
+    # they must be what reading back would give (authors in order, text hash).
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.backends.base import text_hash
+    from broadsheet.search.models import SearchDocument
+
+    upsert([rec("2401.00001"), rec("2401.00002", authors=["Grace Hopper"])])
+    upsert([
+        rec("2401.00001", version=2, abstract="Revised.", authors=["Alan Turing", "Ada Lovelace"]),
+        rec("2401.00002", version=2, title="Renamed", authors=[]),  # keeps its authors
+        rec("2401.00003", authors=[]),
+    ])  # fmt: skip
+
+    papers = Paper.objects.order_by("pk")
+    stored = get_backend()._stored_texts([p.pk for p in papers])
+    assert len(stored) == 3
+    for pid, title, abstract, authors in stored:
+        doc = SearchDocument.objects.get(paper_id=pid)
+        assert (doc.authors, doc.text_hash) == (", ".join(authors), text_hash(title, abstract))
+    assert SearchDocument.objects.get(paper__arxiv_id="2401.00001").authors == (
+        "Alan Turing, Ada Lovelace"
+    )
+    assert SearchDocument.objects.get(paper__arxiv_id="2401.00002").authors == "Grace Hopper"
