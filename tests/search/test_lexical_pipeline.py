@@ -120,3 +120,17 @@ def test_a_failing_index_writer_fails_the_import_and_leaves_its_papers_pending(s
     assert lexical_pipeline.index_pending() == 20
     assert found("number25") == {Paper.objects.get(arxiv_id="2402.00025").id}
     assert pending() == 0
+
+
+def test_the_indexing_process_runs_at_a_lower_priority_than_the_import(sqlite_only):
+    import os
+
+    from broadsheet.search import index_worker
+
+    writer = lexical_pipeline._Writer()
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        theirs = writer.pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=60)
+    finally:
+        writer.finish()
+    assert theirs == min(ours + index_worker.NICENESS, 19)
