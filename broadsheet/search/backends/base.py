@@ -51,7 +51,8 @@ class Backend:
 
         `texts` holds (title, abstract, author names) of papers the caller has just stored
         in this transaction (an ingest batch): those are not read back from the database,
-        which was a fifth of an import's storing time."""
+        which was half of this method's time in an import (11.6 s of CPU against ~6 s for
+        300k records)."""
         from broadsheet.search.models import SearchDocument
 
         texts = texts or {}
