@@ -328,10 +328,8 @@ class Upserter:
         if not cached:
             return
         stored: set[int] = set()
-        with connection.cursor() as cursor:
-            for chunk in _chunks(sorted(cached)):
-                cursor.execute(f"SELECT id FROM papers_author WHERE id IN {_int_list(chunk)}")
-                stored.update(row[0] for row in cursor.fetchall())
+        for chunk in _chunks(sorted(cached)):
+            stored.update(Author.objects.filter(id__in=chunk).values_list("id", flat=True))
         if len(stored) < len(cached):
             self.author_ids = {n: i for n, i in self.author_ids.items() if i in stored}
 
@@ -455,11 +453,6 @@ def _no_cyclic_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _int_list(ids) -> str:
-    """`(1,2,3)` for ids from our own database (ints only, formatted safely)."""
-    return "(" + ",".join(str(int(i)) for i in ids) + ")"
 
 
 def _chunks(values: list, size: int = IN_CHUNK):
