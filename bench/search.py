@@ -13,9 +13,9 @@ that paper's real one, pulled towards the other's (clusters of real structure; u
 random vectors would defeat any ANN index and say nothing). Queries mix very common words,
 title fragments and free-text paraphrases; each is embedded by the real model.
 
-Prints build times, p50/p95/p99 latency for lexical, semantic (usearch and exact numpy brute
+Prints build times, p50/p95/p99 latency for lexical, semantic (the vector index and exact numpy brute
 force, measured in the same run) and hybrid (full search(), query embedding included),
-recall@10 of usearch against exact search, memory, and embedding throughput. The serving
+recall@10 of the vector index against exact search, memory, and embedding throughput. The serving
 figures come from a second process that only opens the indexes and answers queries (as a web
 worker does), so its peak RSS is the serving memory. The load average is printed with them:
 on a shared machine, figures move with it.
@@ -297,7 +297,7 @@ def main() -> None:
 
     exact_ms = timed(brute, qs)
     ann_ms = timed(lambda q: backend.semantic(qvecs[q], Filters(), 100), qs)
-    name = "usearch HNSW" if connection.vendor == "sqlite" else "pgvector HNSW"
+    name = "faiss IVF" if connection.vendor == "sqlite" else "pgvector HNSW"
     print(line(f"semantic, {name} (top 100)", ann_ms))
     print(line("semantic, exact numpy (top 10)", exact_ms))
     print(f"  brute force / ANN p50 ratio: {pct(exact_ms, 0.5) / pct(ann_ms, 0.5):.1f}x")
@@ -316,7 +316,7 @@ def main() -> None:
     print(f"  peak memory of this process: {rss:.0f} MB (includes the exact matrix and model)")
     if connection.vendor == "sqlite":
         state_file = vectorindex.index_dir()
-        size = sum(p.stat().st_size for p in state_file.glob("*.usearch"))
+        size = sum(p.stat().st_size for p in state_file.glob("*.faiss"))
         db_size = Path(connection.settings_dict["NAME"]).stat().st_size
         lexical = sum(p.stat().st_size for p in lexical_index.base_dir().rglob("*") if p.is_file())
         print(

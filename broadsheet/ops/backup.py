@@ -6,7 +6,7 @@ SQLite: the online backup API copies the database page by page while the site ke
 are also taken, so the counts describe exactly what the dump holds.
 
 The search indexes are not copied: vectors and documents live in the database, and in SQLite
-mode the tantivy and usearch files beside it are rebuilt from it on restore (`reindex`, no
+mode the tantivy and faiss files beside it are rebuilt from it on restore (`reindex`, no
 re-embedding). In PostgreSQL mode the GIN and HNSW indexes are in the dump.
 
 A backup is a directory: the database copy and manifest.json (engine, time, applied

@@ -55,6 +55,8 @@ def logging_config(fmt: str, level: str) -> dict:
             "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
             # Our request lines replace gunicorn's access log (they carry the duration).
             "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # faiss says at INFO which of its builds it tried to load, in every process.
+            "faiss.loader": {"level": "WARNING"},
         },
     }
 

@@ -1,7 +1,7 @@
 """Hybrid search over the papers: `search(query, filters, limit, offset)` and `related(paper)`.
 
 Lexical (tantivy on SQLite, weighted tsvector on PostgreSQL) and semantic (MiniLM vectors in a
-usearch file on SQLite, pgvector HNSW on PostgreSQL) candidate lists, fused by reciprocal rank.
+faiss file on SQLite, pgvector HNSW on PostgreSQL) candidate lists, fused by reciprocal rank.
 See the "Search" section of the README.
 """
 

@@ -106,8 +106,8 @@ def fuse(lists: list[Ranked]) -> dict[int, float]:
 
 
 def _embedding(query: Query, backend: Backend, filters: Filters, depth: int) -> Future | None:
-    """The query's vector and the backend's nearest-neighbour search for it (SQLite: the HNSW
-    file), computed in a thread while the lexical search runs (onnxruntime, usearch and
+    """The query's vector and the backend's nearest-neighbour search for it (SQLite: the IVF
+    file), computed in a thread while the lexical search runs (onnxruntime, faiss and
     tantivy release the GIL); None when there is nothing to embed."""
     text = query.meaning_text
     if not text or not semantic_enabled() or not backend.has_vectors():

@@ -12,7 +12,7 @@ Two signals over the stored MiniLM vectors (no model is run here):
    to the centre of several likes beats one close to a single odd like.
 
 score = 0.3 * similarity + 0.7 * model probability (weights from bench/recommend.py).
-Candidates are the nearest neighbours of each liked paper (the vector index: usearch or
+Candidates are the nearest neighbours of each liked paper (the vector index: faiss or
 pgvector HNSW) plus, when `since` is given, every paper listed since then, scored exactly.
 Never returned: papers the member upvoted, collected or dismissed ("not interested"), ids in
 `exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every like. A member with

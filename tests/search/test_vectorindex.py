@@ -1,28 +1,127 @@
-"""SQLite mode's vector file: the graph it is built with and the ef it is searched with."""
+"""SQLite mode's vector file: flat when small, inverted lists when large; generations that
+follow the database (adds, re-embeddings, removals) and a layout retrained as it grows."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from broadsheet.search import vectorindex
-
-
-def test_expansion_search_grows_with_the_index_through_the_measured_points():
-    (small, ef_small), (large, ef_large) = vectorindex.EXPANSION_MEASURED
-    sizes = [1, 20_000, small, small + 1, 500_000, large, 2 * large, 100 * large]
-    efs = [vectorindex.expansion_search(n) for n in sizes]
-    assert efs == sorted(efs)  # never less for a bigger index
-    assert efs[0] == ef_small and vectorindex.expansion_search(small) == ef_small
-    assert ef_small < vectorindex.expansion_search(500_000) < ef_large
-    assert vectorindex.expansion_search(large) == ef_large
-    assert efs[-1] == vectorindex.EXPANSION_MAX
+from broadsheet.papers.models import Paper
+from broadsheet.search import snapshot, vectorindex
+from broadsheet.search.embedder import DIMENSIONS
+from broadsheet.search.models import SearchDocument
 
 
-def test_a_generation_is_built_with_our_graph_and_searched_with_its_ef(sample):
+@pytest.fixture
+def sqlite_only(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL mode uses pgvector")
+
+
+def clustered(count: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors in 20 clusters (like embeddings of papers on a few topics)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, DIMENSIONS))
+    vectors = centres[rng.integers(0, 20, count)] + rng.normal(0, 0.6, (count, DIMENSIONS))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def store(vectors: np.ndarray, start: int = 0) -> list[int]:
+    papers = Paper.objects.bulk_create(
+        Paper(title=f"Paper {start + i}", slug=f"paper-{start + i}") for i in range(len(vectors))
+    )
+    now = timezone.now()
+    SearchDocument.objects.bulk_create(
+        SearchDocument(paper=p, embedding=v, embedded_at=now)
+        for p, v in zip(papers, vectors, strict=True)
+    )
+    return [p.pk for p in papers]
+
+
+def nearest(vector: np.ndarray, k: int) -> list[int]:
+    with snapshot.pinned():
+        return [pid for pid, _ in vectorindex.search(vector, k)]
+
+
+def test_lists_grow_as_the_square_root_of_the_index():
+    assert vectorindex.list_count(vectorindex.EXACT_BELOW - 1) == 0
+    assert vectorindex.list_count(1_000_000) == 1000
+    assert vectorindex.list_count(4_000_000) == 2000
+
+
+def test_the_sample_is_searched_exactly(sample):
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL mode uses pgvector")
     index, size = vectorindex.current()
-    assert size == 34
-    assert index.connectivity == vectorindex.CONNECTIVITY
-    assert index.expansion_search == vectorindex.expansion_search(size)
+    assert size == 34 and index.ntotal == 34
+    assert not vectorindex._is_ivf(index)
+
+
+def test_a_large_index_has_lists_and_finds_the_exact_neighbours(sqlite_only, monkeypatch):
+    monkeypatch.setattr(vectorindex, "EXACT_BELOW", 100)
+    vectors = clustered(900)
+    ids = np.array(store(vectors))
+    assert vectorindex.sync(full=True) == 900
+    index, size = vectorindex.current()
+    assert vectorindex._is_ivf(index) and index.nlist == 30 and size == 900
+    queries = clustered(30, seed=1)
+    found = 0
+    for query in queries:
+        exact = ids[np.argsort(-(vectors @ query))[:10]]
+        found += len(set(exact.tolist()) & set(nearest(query, 10)))
+    assert found / (10 * len(queries)) >= 0.9  # 16 of 30 lists probed
+    # A deep search (a filter dropped the nearest) sees every vector, not NPROBE lists' worth.
+    assert sorted(nearest(queries[0], 900)) == sorted(ids.tolist())
+
+
+def test_sync_adds_replaces_and_removes_vectors(sqlite_only, monkeypatch):
+    monkeypatch.setattr(vectorindex, "EXACT_BELOW", 100)
+    vectors = clustered(600)
+    ids = store(vectors)
+    vectorindex.sync(full=True)
+    first = vectorindex._state().filename
+    # Later: a paper re-embedded (its text changed), one deleted, one un-embedded, new ones.
+    moved, deleted, cleared = ids[0], ids[1], ids[2]
+    new_vector = -vectors[0]
+    SearchDocument.objects.filter(paper_id=moved).update(
+        embedding=new_vector, embedded_at=timezone.now() + dt.timedelta(seconds=1)
+    )
+    Paper.objects.filter(pk=deleted).delete()
+    SearchDocument.objects.filter(paper_id=cleared).update(embedding=None, embedded_at=None)
+    added = store(clustered(50, seed=2), start=600)
+
+    assert vectorindex.sync() == 600 - 2 + 50
+    index, size = vectorindex.current()
+    assert vectorindex._state().filename != first and vectorindex._is_ivf(index)
+    assert index.nlist == 24  # incremental: the lists stay
+    everything = nearest(new_vector, 1000)
+    assert sorted(everything) == sorted(set(ids + added) - {deleted, cleared})
+    assert everything[0] == moved  # found by its new vector, and only once
+
+
+def test_an_index_that_outgrew_its_lists_is_rebuilt(sqlite_only, monkeypatch):
+    monkeypatch.setattr(vectorindex, "EXACT_BELOW", 100)
+    store(clustered(50))
+    vectorindex.sync(full=True)
+    assert not vectorindex._is_ivf(vectorindex.current()[0])  # flat below EXACT_BELOW
+    store(clustered(150, seed=1), start=50)
+    vectorindex.sync()
+    assert vectorindex.current()[0].nlist == 14  # past EXACT_BELOW: lists
+    store(clustered(700, seed=2), start=200)
+    vectorindex.sync()
+    assert vectorindex.current()[0].nlist == 30  # 4.5x the vectors: lists retrained
+
+
+def test_a_file_of_an_older_version_is_replaced_not_read(sqlite_only, sample):
+    from broadsheet.search.models import VectorIndexState
+
+    folder = vectorindex.index_dir()
+    (folder / "vectors-old.usearch").write_bytes(b"a usearch graph")
+    VectorIndexState.objects.filter(id=1).update(filename="vectors-old.usearch")
+    assert vectorindex._latest() == (None, 0)  # searched by words until the next sync
+    assert vectorindex.sync() == 34
+    assert vectorindex.current()[1] == 34

@@ -1,4 +1,4 @@
-"""SQLite mode: a tantivy index for words, a usearch file for meaning.
+"""SQLite mode: a tantivy index for words, a faiss file for meaning.
 
 Both are folders beside the database, derived from it (lexical_index.py, vectorindex.py).
 The lexical query is built from our query tree with tantivy term/phrase/boolean queries, so
@@ -181,7 +181,7 @@ class SQLiteBackend(Backend):
 
     def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object]:
         # The generation is read here, in the caller's thread (it is a database read); the
-        # HNSW search itself needs no database and releases the GIL.
+        # IVF search itself needs no database and releases the GIL.
         generation = vectorindex.current()
         fetch = self._first_fetch(filters, limit)
         return lambda vector: vectorindex.search(
@@ -197,10 +197,10 @@ class SQLiteBackend(Backend):
     def semantic(
         self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
     ) -> Ranked:
-        """Nearest neighbours from the int8 HNSW index, checked against the database and
-        re-ranked by their exact float32 vectors (read in the same query): int8 rounding
+        """Nearest neighbours from the 8-bit IVF index, checked against the database and
+        re-ranked by their exact float32 vectors (read in the same query): 8-bit rounding
         reorders near-ties, so at least RERANK_MIN candidates are taken for any limit.
-        `nearest`: the first HNSW search, already run by `nearest_job`."""
+        `nearest`: the first index search, already run by `nearest_job`."""
         vector = vector.astype(np.float32)
         fetch = self._first_fetch(filters, limit)
         while True:
