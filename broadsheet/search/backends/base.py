@@ -169,10 +169,11 @@ class Backend:
         raise NotImplementedError
 
     def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object] | None:
-        """The part of `semantic()` that needs no database, as a function of the query vector,
-        or None. search() runs it in the embedding thread right after the embedding, so that
-        it overlaps the lexical search; it must not touch the database (each thread has its
-        own connection, which would not see the caller's transaction)."""
+        """A first part of `semantic()`, as a function of the query vector, or None. search()
+        runs it in the embedding thread right after the embedding, so that it overlaps the
+        lexical search. It may touch the database only when the caller is not inside a
+        transaction (each thread has its own connection, which would not see the caller's
+        writes)."""
         return None
 
     def matching(
