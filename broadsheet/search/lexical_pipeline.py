@@ -179,6 +179,12 @@ def index_pending() -> int:
     return done
 
 
+def forget_pending(ids: Sequence[int]) -> None:
+    """These papers were just indexed: they wait no longer."""
+    with connection.cursor() as cursor:
+        _delete_pending(cursor, ids)
+
+
 def _delete_pending(cursor, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), CATCH_UP_BATCH):
         chunk = ids[start : start + CATCH_UP_BATCH]

@@ -37,6 +37,48 @@ def test_a_lost_index_is_rebuilt_by_embed(index, cached_embed):
     assert titles(search("wavelet", mode="lexical")) == [paper.title]
 
 
+def _index_of_an_older_version() -> None:
+    """Make the current index folder look as written by the previous schema version."""
+    from broadsheet.search import lexical_index
+    from broadsheet.search.models import LexicalIndexState
+
+    state = LexicalIndexState.objects.get(id=1)
+    old = state.dirname.replace(f"v{lexical_index.SCHEMA_VERSION}-", "v1-", 1)
+    (lexical_index.base_dir() / state.dirname).rename(lexical_index.base_dir() / old)
+    state.dirname = old
+    state.save()
+
+
+def pending() -> int:
+    from broadsheet.search.models import LexicalPending
+
+    return LexicalPending.objects.count()
+
+
+def test_an_index_of_an_older_version_is_not_read_and_is_rebuilt_by_embed(index, cached_embed):
+    paper = make_paper("Wavelet scattering for audio", abstract="Scattering transforms.")
+    index(paper, embed=False)
+    _index_of_an_older_version()
+    assert search("wavelet", mode="lexical").hits == []  # its fields are not ours: no error
+    embed_missing(embed=cached_embed)
+    assert titles(search("wavelet", mode="lexical")) == [paper.title]
+    assert pending() == 0
+
+
+def test_a_write_over_an_older_version_queues_every_paper(index):
+    from broadsheet.search.lexical_pipeline import index_pending
+
+    old = make_paper("Wavelet scattering for audio", abstract="Scattering transforms.")
+    index(old, embed=False)
+    _index_of_an_older_version()
+    new = make_paper("Wavelet packets for images", abstract="Packets.")
+    index(new, embed=False)  # as an import's batch would: a new folder, of this version
+    assert titles(search("wavelet", mode="lexical")) == [new.title]
+    assert pending() == 2
+    assert index_pending() == 2  # what the next `broadsheet embed` or import does first
+    assert sorted(titles(search("wavelet", mode="lexical"))) == sorted([old.title, new.title])
+
+
 def test_a_writer_waits_for_another_instead_of_failing(index):
     from broadsheet.search import lexical_index
 

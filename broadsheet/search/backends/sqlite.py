@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from broadsheet.search import lexical_index, lexical_pipeline, vectorindex
 from broadsheet.search.backends.base import Backend, Ranked, in_list
@@ -48,7 +48,8 @@ class SQLiteBackend(Backend):
 
     def rebuild_lexical_if_missing(self) -> int:
         """Index every document when no lexical index was ever written (a database that
-        predates the tantivy index, or a lost folder): `broadsheet embed` catches up."""
+        predates the tantivy index, a lost folder, or one of an older schema version):
+        `broadsheet embed` catches up."""
         if lexical_index.searcher() is not None:
             return 0
         done, last = 0, -1
@@ -62,7 +63,9 @@ class SQLiteBackend(Backend):
                 ids = [r[0] for r in cursor.fetchall()]
             if not ids:
                 return done
-            lexical_index.write(ids)
+            with transaction.atomic():
+                lexical_index.write(ids)
+                lexical_pipeline.forget_pending(ids)  # queued when an old index was replaced
             done += len(ids)
             last = ids[-1]
 
