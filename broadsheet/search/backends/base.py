@@ -169,11 +169,10 @@ class Backend:
         raise NotImplementedError
 
     def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object] | None:
-        """A first part of `semantic()`, as a function of the query vector, or None. search()
-        runs it in the embedding thread right after the embedding, so that it overlaps the
-        lexical search. It may touch the database only when the caller is not inside a
-        transaction (each thread has its own connection, which would not see the caller's
-        writes)."""
+        """The part of `semantic()` that needs no database, as a function of the query vector,
+        or None. search() runs it in the embedding thread right after the embedding, so that
+        it overlaps the lexical search; it must not touch the database (each thread has its
+        own connection, which would not see the caller's transaction)."""
         return None
 
     def matching(

@@ -184,21 +184,12 @@ class SQLiteBackend(Backend):
 
     def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object]:
         # The generation is read here, in the caller's thread (it is a database read); the
-        # IVF search itself needs no database and releases the GIL. The database check and
-        # exact re-rank of its hits run in the embedding thread too, on that thread's own
-        # connection (2.5 ms at 1M, off the request's path while the lexical search runs),
-        # unless the caller is inside a transaction: only its own connection sees its writes.
+        # IVF search itself needs no database and releases the GIL.
         generation = vectorindex.current()
         fetch = self._first_fetch(filters, limit)
-        check_there = not connection.in_atomic_block
-
-        def job(vector: np.ndarray) -> tuple[list, list | None]:
-            hits = vectorindex.search(vector.astype(np.float32), min(fetch, DEEPEST), generation)
-            if not check_there or not hits:
-                return hits, None
-            return hits, self._checked_vectors([h[0] for h in hits], filters)
-
-        return job
+        return lambda vector: vectorindex.search(
+            vector.astype(np.float32), min(fetch, DEEPEST), generation
+        )
 
     def _first_fetch(self, filters: Filters, limit: int) -> int:
         fetch = max(limit, RERANK_MIN) + 20
@@ -212,20 +203,17 @@ class SQLiteBackend(Backend):
         """Nearest neighbours from the 8-bit IVF index, checked against the database and
         re-ranked by their exact float32 vectors (read in the same query): 8-bit rounding
         reorders near-ties, so at least RERANK_MIN candidates are taken for any limit.
-        `nearest`: the first index search (and perhaps its check), already run by the job of
-        `nearest_job`."""
+        `nearest`: the first index search, already run by `nearest_job`."""
         vector = vector.astype(np.float32)
         fetch = self._first_fetch(filters, limit)
         while True:
-            rows = None
             if nearest is not None:
-                (hits, rows), nearest = nearest, None
+                hits, nearest = nearest, None
             else:
                 hits = vectorindex.search(vector, min(fetch, DEEPEST))
             if not hits:
                 return []
-            if rows is None:
-                rows = self._checked_vectors([h[0] for h in hits], filters)
+            rows = self._checked_vectors([h[0] for h in hits], filters)
             result = _by_similarity(rows, vector)[:limit]
             if len(result) >= limit or len(hits) < fetch:
                 return result  # enough, or the whole index was seen
