@@ -10,14 +10,16 @@ file (a few milliseconds), so new vectors are picked up without a restart and wo
 the page cache instead of each holding a copy.
 
 Why an inverted file rather than a graph (HNSW, which this used to be, with usearch): k-means
-cuts the vectors into about sqrt(N) lists, and a query scans the lists of its NPROBE nearest
-centroids in contiguous 8-bit codes. Measured at 1M vectors (bench/search.py corpus, one
-thread, recall@10 of the top 10 after re-ranking 120 candidates by their float32 vectors):
-1,000 lists, 16 probed: recall 0.976 in 2.0 ms a search (8 probed: 0.957 in 1.2 ms); the
-best usearch graph (32 links, expansion_add 256, int8) needed 14.8 ms for 0.963. The file is
-394 MB against the graph's 630 MB, and it builds in ~25 s instead of ~17 minutes. Adds and
-removals are real (ids live in the lists); a list layout trained on a much smaller corpus is
-retrained when the index outgrows it.
+cuts the vectors into about 2 sqrt(N) lists, and a query scans the lists of its NPROBE
+nearest centroids in contiguous 8-bit codes. Measured at 1M vectors (bench/search.py corpus,
+one thread, recall@10 of the top 10 after re-ranking 120 candidates by their float32
+vectors): 2,000 lists, 16 probed: recall 0.989 / 0.991 (two k-means seeds) in 1.2 / 1.5 ms
+a search; with 1,000 lists recall swung between 0.903 and 0.976 with the seed (that corpus
+grows from 1,000 real papers, and as many lists often merge two of its clusters). The best
+usearch graph (32 links, expansion_add 256, int8) needed 14.8 ms for 0.963. The file is
+~375 MB against the graph's 630 MB, and it builds in under a minute instead of ~17. Adds and
+removals are real (ids live in the lists); a list layout trained on a much smaller corpus
+is retrained when the index outgrows it.
 
 Small indexes are searched exactly (a flat index): perfect recall, and ~1 ms below
 EXACT_BELOW vectors.
@@ -49,8 +51,8 @@ from broadsheet.search.fields import from_blob
 log = logging.getLogger("broadsheet.search")
 
 EXACT_BELOW = 20_000
-# Lists scanned per query (measured at 1M vectors in 1,000 lists, above; at any size the
-# lists hold about sqrt(N) vectors each, so a search scans about NPROBE * sqrt(N) codes).
+# Lists scanned per query (measured at 1M vectors in 2,000 lists, above; at any size a list
+# holds about sqrt(N) / 2 vectors, so a search scans about NPROBE * sqrt(N) / 2 codes).
 NPROBE = 16
 TRAIN_PER_LIST = 64  # k-means sample: faiss asks for at least 39 vectors a list
 SUFFIX = ".faiss"
@@ -79,7 +81,7 @@ def _faiss():
 
 def list_count(size: int) -> int:
     """Inverted lists for an index of `size` vectors (0: a flat, exact index)."""
-    return 0 if size < EXACT_BELOW else max(1, round(math.sqrt(size)))
+    return 0 if size < EXACT_BELOW else max(1, round(2 * math.sqrt(size)))
 
 
 def _outgrown(index, size: int) -> bool:
