@@ -315,8 +315,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak memory of this process: {rss:.0f} MB (includes the exact matrix and model)")
     if connection.vendor == "sqlite":
-        state_file = vectorindex.index_dir()
-        size = sum(p.stat().st_size for p in state_file.glob("*.faiss"))
+        # The current generation only: older ones stay on disk for an hour.
+        size = (vectorindex.index_dir() / vectorindex._state().filename).stat().st_size
         db_size = Path(connection.settings_dict["NAME"]).stat().st_size
         lexical = sum(p.stat().st_size for p in lexical_index.base_dir().rglob("*") if p.is_file())
         print(

@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from broadsheet.search import snapshot
+from broadsheet.search.backends.base import in_list
 from broadsheet.search.embedder import DIMENSIONS
 from broadsheet.search.fields import from_blob
 
@@ -206,12 +207,10 @@ def _training_sample(ids: np.ndarray, count: int) -> np.ndarray:
     chosen = np.sort(np.random.default_rng(0).choice(ids, min(count, len(ids)), replace=False))
     parts = []
     for start in range(0, len(chosen), 500):
-        batch = chosen[start : start + 500].tolist()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT paper_id, embedding FROM search_document WHERE paper_id IN "
-                f"({', '.join(['%s'] * len(batch))})",
-                batch,
+                + in_list(chosen[start : start + 500].tolist())
             )
             parts.append(_rows_to_arrays(cursor.fetchall())[1])
     return np.concatenate(parts)
