@@ -272,3 +272,21 @@ def test_papers_changed_signal_keeps_the_index_in_step(db):
     assert search("topological", mode="lexical").hits == []
     papers_changed.send(sender=None, paper_ids=[paper.pk])
     assert titles(search("topological", mode="lexical")) == [paper.title]
+
+
+def test_a_small_site_gets_the_exact_nearest_papers(sample):
+    """Below 20,000 vectors both backends compare every vector (SQLite: a flat index;
+    PostgreSQL: no HNSW walk, which could miss neighbours, more so before a vacuum)."""
+    import numpy as np
+
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.embedder import embed_query
+
+    backend = get_backend()
+    ids = [paper.pk for paper in sample.values()]
+    stored = np.stack([backend.vector_of(pid) for pid in ids])
+    for query in ("protein folding with language models", "causal inference", "video"):
+        vector = embed_query(query)
+        exact = [ids[i] for i in np.argsort(-(stored @ vector), kind="stable")[:10]]
+        found = [pid for pid, _ in backend.semantic(vector, Filters(), 10)]
+        assert found == exact

@@ -32,6 +32,7 @@ TSV = (
     f"setweight(to_tsvector('{CONFIG}', coalesce(d.authors, '')), 'C')"
 )
 EF_SEARCH = 100
+EXACT_BELOW = 20_000  # vectors: fewer are searched exactly, without the HNSW graph
 FUZZY_CANDIDATES = 2000
 FUZZY_THRESHOLD = 0.8  # mean, over the query's words, of the best difflib ratio in a title
 
@@ -203,6 +204,11 @@ class PostgresBackend(Backend):
             # pass the filters, instead of returning fewer than asked.
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(EF_SEARCH)])
             cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+            if _small(cursor):
+                # A few thousand vectors are compared exactly in a few milliseconds; the
+                # graph's greedy walk can miss the nearest one, more so while it still
+                # holds rows deleted since the last vacuum.
+                cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
             cursor.execute(
                 "SELECT d.paper_id, 1 - (d.embedding <=> %s::vector) AS sim "
                 "FROM search_document d JOIN papers_paper p ON p.id = d.paper_id "
@@ -233,3 +239,16 @@ class PostgresBackend(Backend):
 
     def icontains(self, column: str) -> str:
         return f"strpos(lower({column}), lower(%s)) > 0"
+
+
+def _small(cursor) -> bool:
+    """Whether search_document has fewer than EXACT_BELOW rows: the planner's estimate, or
+    a bounded count when the table was never analysed."""
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'search_document'::regclass")
+    estimate = cursor.fetchone()[0]
+    if estimate is None or estimate < 0:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM search_document LIMIT %s) t", [EXACT_BELOW]
+        )
+        estimate = cursor.fetchone()[0]
+    return estimate < EXACT_BELOW
