@@ -86,7 +86,7 @@ class SQLiteBackend(Backend):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT p.id FROM papers_paper p WHERE p.id IN {in_list(ids)} "
-                f"AND p.hidden = %s{where}",
+                f"AND {_not_hidden(where)}{where}",
                 [False, *params],
             )
             return {r[0] for r in cursor.fetchall()}
@@ -113,7 +113,7 @@ class SQLiteBackend(Backend):
         where, params = self.filter_sql(filters)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT p.id FROM papers_paper p WHERE p.hidden = %s{where} LIMIT %s",
+                f"SELECT p.id FROM papers_paper p WHERE {_not_hidden(where)}{where} LIMIT %s",
                 [False, *params, DEEPEST + 1],
             )
             allowed = [r[0] for r in cursor.fetchall()]
@@ -257,7 +257,7 @@ class SQLiteBackend(Backend):
             cursor.execute(
                 "SELECT p.id, d.embedding FROM papers_paper p "
                 "JOIN search_document d ON d.paper_id = p.id "
-                f"WHERE p.hidden = %s AND d.embedded_at IS NOT NULL{where} LIMIT %s",
+                f"WHERE {_not_hidden(where)} AND d.embedded_at IS NOT NULL{where} LIMIT %s",
                 [False, *params, EXACT_FILTERED_MAX + 1],
             )
             rows = cursor.fetchall()
@@ -285,6 +285,15 @@ class SQLiteBackend(Backend):
 
     def icontains(self, column: str) -> str:
         return f"instr(lower({column}), lower(%s)) > 0"
+
+
+def _not_hidden(where: str) -> str:
+    """The visibility test. Alone it is answered from the index on `hidden` (with the rowid
+    it holds); beside other filters, which read the paper's row anyway, the index would only
+    add a lookup per paper (or walk all of itself instead of the table), so `+` keeps the
+    planner off it (at 1M, category-filtered searches: p50 26.8-33.3 ms with `+`, 33.3-35.2
+    without, alternating rounds of 60 queries)."""
+    return "+p.hidden = %s" if where else "p.hidden = %s"
 
 
 def _by_similarity(rows: list[tuple[int, bytes]], vector: np.ndarray) -> Ranked:
