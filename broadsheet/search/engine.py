@@ -179,7 +179,9 @@ def _search(
         if not pins:
             return result
 
-    lexical = backend.lexical(parsed, filters, depth) if mode != "semantic" else []
+    lexical, lexical_total = [], 0
+    if mode != "semantic":
+        lexical, lexical_total = backend.lexical_counted(parsed, filters, depth, COUNT_CAP)
     semantic = _semantic(backend, parsed, filters, depth, embedding)
     fuzzy_ids: set[int] = set()
     words_query = parsed
@@ -210,7 +212,6 @@ def _search(
     if len(lexical) >= depth:
         # An estimate beyond the first page (counting every match of common words would
         # cost more than the search itself).
-        lexical_total = backend.lexical_count(parsed, filters, COUNT_CAP)
         result.total = lexical_total + len(set(order) - {pid for pid, _ in lexical})
     else:
         result.total = len(order)

@@ -485,14 +485,27 @@ def restrict(query: tantivy.Query, ids: Sequence[int]) -> tantivy.Query:
 
 def search(query: tantivy.Query, limit: int) -> Ranked:
     """(paper id, BM25 score), best first."""
+    return search_counted(query, limit, count=False)[0]
+
+
+def search_counted(query: tantivy.Query, limit: int, count: bool = True) -> tuple[Ranked, int]:
+    """The best `limit` hits and, with `count`, how many documents match (0 without).
+
+    Counting in the same pass costs almost nothing: at 1M papers block-max pruning saves
+    little on these corpora, so the top hits are found by scoring every match anyway
+    (bench queries of title and abstract words, medians of 100 each: 4.70 vs 4.44 and 2.16
+    vs 2.16 ms without and with the count; counting in a second pass cost the whole search
+    again)."""
     s = searcher()
     if s is None or limit <= 0:
-        return []
-    hits = s.search(query, limit, count=False).hits
-    if not hits:
-        return []
-    ids = s.fast_field_values("id", [address for _, address in hits])
-    return [(int(pid), float(score)) for (score, _), pid in zip(hits, ids, strict=True)]
+        return [], 0
+    found = s.search(query, limit, count=count)
+    matched = (found.count or 0) if count else 0
+    if not found.hits:
+        return [], matched
+    ids = s.fast_field_values("id", [address for _, address in found.hits])
+    hits = [(int(pid), float(score)) for (score, _), pid in zip(found.hits, ids, strict=True)]
+    return hits, matched
 
 
 def count(query: tantivy.Query) -> int:
@@ -500,11 +513,12 @@ def count(query: tantivy.Query) -> int:
     return s.search(query, 1, count=True).count if s is not None else 0
 
 
-def estimate(query: Query, filters: Filters, cap: int) -> int:
-    """How many documents match, at most `cap`: counted when some clause is rare enough for
-    that to be cheap, otherwise estimated from document frequencies (clauses taken as
-    independent). Counting every match of "learning model" in a million papers costs more
-    than finding the best hundred."""
+def estimated(query: Query, filters: Filters, cap: int) -> int | None:
+    """How many documents match, at most `cap`, estimated from document frequencies
+    (clauses taken as independent); None when some clause is rare enough for counting to
+    be cheap, or dates filter (no cheap estimate): then the search counts. Counting every
+    match of "learning model" in a million papers costs more than finding the best
+    hundred."""
     s = searcher()
     if s is None or not query.clauses:
         return 0
@@ -520,12 +534,20 @@ def estimate(query: Query, filters: Filters, cap: int) -> int:
                 missing *= 1 - df / total
         bound = min(bound, postings)
         fraction *= 1 - missing
-    if bound <= 2 * cap or filters.after or filters.before:  # dates: no cheap estimate
-        wanted = build(query, filters)
-        return min(cap, count(wanted)) if wanted is not None else 0
+    if bound <= 2 * cap or filters.after or filters.before:
+        return None
     if filters.category:
         fraction *= s.doc_freq("cat", filters.category.lower()) / total
     return min(cap, round(total * fraction))
+
+
+def estimate(query: Query, filters: Filters, cap: int) -> int:
+    """How many documents match, at most `cap`: estimated, or counted (`estimated`)."""
+    guess = estimated(query, filters, cap)
+    if guess is not None:
+        return guess
+    wanted = build(query, filters)
+    return min(cap, count(wanted)) if wanted is not None else 0
 
 
 def share(field: str, term: str) -> float:

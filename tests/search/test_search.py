@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from broadsheet.search import Filters, related, search
+from broadsheet.search.backends import get_backend
 from broadsheet.search.indexing import embed_missing
-from broadsheet.search.query import MAX_QUERY
+from broadsheet.search.query import MAX_QUERY, parse
 from tests.factories import make_paper
 
 HOSTILE = [
@@ -225,6 +226,19 @@ def test_pagination_and_total(sample):
     assert first.total >= 10 and first.has_next
     assert not set(titles(first)) & set(titles(second))
     assert search("causal", offset=5000).hits == []
+
+
+def test_the_total_counts_every_match_past_the_first_page(db, index):
+    matching = [make_paper(f"Graph sparsification, part {i}") for i in range(130)]
+    others = [make_paper(f"Protein folding, part {i}") for i in range(10)]
+    index(*matching, *others, embed=False)
+    backend = get_backend()
+    query = parse("graph sparsification")
+    hits, total = backend.lexical_counted(query, Filters(), 100, 10_000)
+    assert hits == backend.lexical(query, Filters(), 100)
+    assert total == backend.lexical_count(query, Filters(), 10_000) == 130
+    assert backend.lexical_counted(query, Filters(), 200, 10_000)[1] == 130  # not full
+    assert search("graph sparsification", mode="lexical").total == 130
 
 
 def test_related_papers(sample):

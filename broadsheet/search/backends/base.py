@@ -161,6 +161,14 @@ class Backend:
     def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
         raise NotImplementedError
 
+    def lexical_counted(
+        self, query: Query, filters: Filters, limit: int, cap: int
+    ) -> tuple[Ranked, int]:
+        """`lexical()` and how many papers match, at most `cap` (`lexical_count()`, asked
+        only when the list is full; a backend may find both in one pass)."""
+        hits = self.lexical(query, filters, limit)
+        return hits, self.lexical_count(query, filters, cap) if len(hits) >= limit else len(hits)
+
     def semantic(
         self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
     ) -> Ranked:

@@ -92,23 +92,44 @@ class SQLiteBackend(Backend):
             return {r[0] for r in cursor.fetchall()}
 
     def lexical(self, query: Query, filters: Filters, limit: int) -> Ranked:
+        return self._lexical(query, filters, limit, count=False)[0]
+
+    def lexical_counted(
+        self, query: Query, filters: Filters, limit: int, cap: int
+    ) -> tuple[Ranked, int]:
+        """The list and its total in one tantivy pass when the total must be counted (see
+        lexical_index.search_counted); common words are estimated from their frequencies."""
         if not query.positive:
-            return []
+            return [], 0
+        guess = lexical_index.estimated(query, filters, cap)
+        hits, counted = self._lexical(query, filters, limit, count=guess is None)
+        if len(hits) < limit:
+            return hits, len(hits)
+        return hits, guess if guess is not None else min(cap, counted)
+
+    def _lexical(
+        self, query: Query, filters: Filters, limit: int, count: bool
+    ) -> tuple[Ranked, int]:
+        """The visible hits and, with `count`, how many documents match in the index (hidden
+        papers and author filters not deducted)."""
+        if not query.positive:
+            return [], 0
         wanted = lexical_index.build(query, filters)
         if wanted is None:
-            return []
+            return [], 0
         # Dates and category are filtered in the index; hidden papers and author names
         # only in the database, so fetch a little more than asked, and deeper if need be.
         fetch = limit + 20 if not filters.authors else limit * self.overfetch
+        hits, matched = lexical_index.search_counted(wanted, fetch, count=count)
         while True:
-            hits = lexical_index.search(wanted, fetch)
             keep = self._visible([pid for pid, _ in hits], filters)
             rows = [h for h in hits if h[0] in keep][:limit]
             if len(rows) >= limit or len(hits) < fetch:
-                return rows  # enough, or every match was seen
+                return rows, matched  # enough, or every match was seen
             if fetch >= DEEPEST:
                 break
             fetch *= 8
+            hits = lexical_index.search(wanted, fetch)
         # A selective author filter over common words: search only the papers it allows.
         where, params = self.filter_sql(filters)
         with connection.cursor() as cursor:
@@ -118,8 +139,8 @@ class SQLiteBackend(Backend):
             )
             allowed = [r[0] for r in cursor.fetchall()]
         if len(allowed) > DEEPEST:
-            return rows
-        return lexical_index.search(lexical_index.restrict(wanted, allowed), limit)
+            return rows, matched
+        return lexical_index.search(lexical_index.restrict(wanted, allowed), limit), matched
 
     def lexical_count(self, query: Query, filters: Filters, cap: int) -> int:
         """How many papers match (an estimate: hidden papers are counted, and common words
