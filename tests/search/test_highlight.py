@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from broadsheet.search import highlight
 
 
@@ -34,3 +36,18 @@ def test_the_snippet_is_the_window_with_most_matches():
     assert snippet.startswith("… ") and snippet.endswith(" …")
     assert snippet.count("<mark>") == 3 and "<mark>codes</mark>" in snippet
     assert len(snippet.replace("<mark>", "").replace("</mark>", "").split()) == 47  # 45 + …
+
+
+def test_ascii_words_are_found_as_the_regex_finds_them():
+    texts = [
+        "Learning to learn: unlearning, LEARNED, x_learning and learn-ing (learnings)",
+        "Data, metadata, datasets and DATA; database-driven data_sets",
+        "transformers transform TRANSFORMATIONS; a-transformer?",
+    ]
+    for words in (["learning", "learn"], ["data", "datasets"], ["transformers", "model"]):
+        pattern = highlight.word_pattern(words)
+        assert pattern.by_find
+        regex_only = dataclasses.replace(pattern, ascii=False)  # the path for other text
+        for text in texts:
+            assert highlight._spans(pattern, text) == highlight._spans(regex_only, text)
+            assert highlight.mark(text, pattern) == highlight.mark(text, regex_only)
