@@ -28,6 +28,12 @@ class SearchDocument(models.Model):
 
     class Meta:
         db_table = "search_document"
+        indexes = [
+            # Which candidates of a semantic search have a vector, answered from this index
+            # alone (SQLite mode), without reading the rows that hold the vectors. (SQLite
+            # 3.40 reads the row for a partial index WHERE embedded_at IS NOT NULL.)
+            models.Index(fields=["paper", "embedded_at"], name="search_doc_embedded_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"search document of paper {self.paper_id}"

@@ -4,6 +4,7 @@ follow the database (adds, re-embeddings, removals) and a layout retrained as it
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -125,3 +126,82 @@ def test_a_file_of_an_older_version_is_replaced_not_read(sqlite_only, sample):
     assert vectorindex._latest() == (None, 0)  # searched by words until the next sync
     assert vectorindex.sync() == 34
     assert vectorindex.current()[1] == 34
+
+
+def test_lists_hold_float16_codes_whose_order_needs_no_re_ranking(sqlite_only, monkeypatch):
+    monkeypatch.setattr(vectorindex, "EXACT_BELOW", 100)
+    vectors = clustered(900)
+    ids = store(vectors)
+    vectorindex.sync(full=True)
+    index = vectorindex.current()[0]
+    assert vectorindex._is_ivf(index) and vectorindex.precise(index)
+    query = clustered(1, seed=3)[0]
+    with snapshot.pinned():
+        hits = vectorindex.search(query, 900)
+    exact = dict(zip(ids, (vectors @ query).tolist(), strict=True))
+    assert sorted(pid for pid, _ in hits) == sorted(ids)
+    assert all(abs(sim - exact[pid]) < 2e-3 for pid, sim in hits)
+    # In the order of the exact similarities, but for near-ties the rounding swapped.
+    ranked = [exact[pid] for pid, _ in hits]
+    assert all(a >= b - 4e-3 for a, b in itertools.pairwise(ranked))
+    top = sorted(exact, key=lambda pid: -exact[pid])[:10]
+    assert [pid for pid, _ in hits[:10]] == top
+
+
+def _old_8_bit_generation(ids: list[int], vectors: np.ndarray) -> None:
+    """What an older version wrote: lists of 8-bit codes (SQ8), recorded as current."""
+    import faiss
+
+    from broadsheet.search.models import VectorIndexState
+
+    index = faiss.index_factory(DIMENSIONS, "IVF30,SQ8", faiss.METRIC_INNER_PRODUCT)
+    index.by_residual = False
+    index.train(vectors)
+    index.add_with_ids(vectors, np.array(ids, dtype=np.int64))
+    name = "vectors-old-sq8.faiss"
+    faiss.write_index(index, str(vectorindex.index_dir() / name))
+    VectorIndexState.objects.filter(id=1).update(filename=name, count=len(ids))
+
+
+def test_an_index_of_8_bit_codes_is_re_ranked_then_replaced(sqlite_only, monkeypatch):
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.results import Filters
+
+    monkeypatch.setattr(vectorindex, "EXACT_BELOW", 100)
+    vectors = clustered(900)
+    ids = store(vectors)
+    vectorindex.sync(full=True)
+    _old_8_bit_generation(ids, vectors)
+    assert not vectorindex.precise(vectorindex._latest()[0])
+    hidden, unembedded = ids[:2]
+    Paper.objects.filter(pk=hidden).update(hidden=True)
+    SearchDocument.objects.filter(pk=unembedded).update(embedded_at=None)
+    query = vectors[0] + vectors[1] + vectors[2]
+    query /= np.linalg.norm(query)
+    exact = {pid: float(v @ query) for pid, v in zip(ids, vectors, strict=True)}
+    with snapshot.pinned():
+        found = get_backend().semantic(query, Filters(), 10)
+    # Re-ranked by the stored vectors: exact similarities, in their order.
+    assert [pid for pid, _ in found] == [p for p in sorted(exact, key=lambda p: -exact[p])
+                                         if p not in (hidden, unembedded)][:10]  # fmt: skip
+    assert all(abs(sim - exact[pid]) < 1e-6 for pid, sim in found)
+    vectorindex.sync()  # the next sync replaces the file with float16 lists
+    assert vectorindex.precise(vectorindex._latest()[0])
+
+
+def test_semantic_hits_from_lists_are_visible_and_embedded(sqlite_only, monkeypatch):
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.results import Filters
+
+    monkeypatch.setattr(vectorindex, "EXACT_BELOW", 100)
+    vectors = clustered(900)
+    ids = store(vectors)
+    vectorindex.sync(full=True)
+    hidden, unembedded = ids[:2]
+    Paper.objects.filter(pk=hidden).update(hidden=True)
+    SearchDocument.objects.filter(pk=unembedded).update(embedded_at=None)  # not synced yet
+    for pid in (hidden, unembedded):
+        with snapshot.pinned():
+            assert nearest(vectors[ids.index(pid)], 1) == [pid]  # still in the file
+            found = [p for p, _ in get_backend().semantic(vectors[ids.index(pid)], Filters(), 5)]
+        assert pid not in found and len(found) == 5

@@ -221,12 +221,16 @@ class SQLiteBackend(Backend):
     def semantic(
         self, vector: np.ndarray, filters: Filters, limit: int, nearest: object = None
     ) -> Ranked:
-        """Nearest neighbours from the 8-bit IVF index, checked against the database and
-        re-ranked by their exact float32 vectors (read in the same query): 8-bit rounding
-        reorders near-ties, so at least RERANK_MIN candidates are taken for any limit.
-        `nearest`: the first index search, already run by `nearest_job`."""
+        """Nearest neighbours from the IVF index, checked against the database (visible
+        papers with a vector, passing the filters). The float16 codes rank as the stored
+        vectors do; an index of 8-bit codes (written by an older version, until rebuilt)
+        has its candidates re-ranked by their stored float32 vectors, read in the same
+        query: 8-bit rounding reorders near-ties, so at least RERANK_MIN candidates are
+        taken for any limit. `nearest`: the first index search, already run by
+        `nearest_job`."""
         vector = vector.astype(np.float32)
         fetch = self._first_fetch(filters, limit)
+        precise = vectorindex.precise(vectorindex.current()[0])
         while True:
             if nearest is not None:
                 hits, nearest = nearest, None
@@ -234,8 +238,12 @@ class SQLiteBackend(Backend):
                 hits = vectorindex.search(vector, min(fetch, DEEPEST))
             if not hits:
                 return []
-            rows = self._checked_vectors([h[0] for h in hits], filters)
-            result = _by_similarity(rows, vector)[:limit]
+            ids = [h[0] for h in hits]
+            if precise:
+                keep = self._embedded(ids, filters)
+                result = [h for h in hits if h[0] in keep][:limit]
+            else:
+                result = _by_similarity(self._checked_vectors(ids, filters), vector)[:limit]
             if len(result) >= limit or len(hits) < fetch:
                 return result  # enough, or the whole index was seen
             if fetch >= DEEPEST:
@@ -244,6 +252,20 @@ class SQLiteBackend(Backend):
         # Still too few: the filtered set is small, so search it exactly if it is small enough.
         exact = self._exact_filtered(vector, filters, limit)
         return exact if exact is not None else result
+
+    def _embedded(self, ids: list[int], filters: Filters) -> set[int]:
+        """The ids that are visible, embedded papers passing the filters. Neither row is
+        read without filters: the index on `hidden` and the partial index of embedded
+        documents hold all this needs (a document's row holds its 1.5 KB vector)."""
+        where, params = self.filter_sql(filters)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.id FROM papers_paper p JOIN search_document d ON d.paper_id = p.id "
+                f"WHERE p.id IN {in_list(ids)} AND {_not_hidden(where)} "
+                f"AND d.embedded_at IS NOT NULL{where}",
+                [False, *params],
+            )
+            return {r[0] for r in cursor.fetchall()}
 
     def _checked_vectors(self, ids: list[int], filters: Filters) -> list[tuple[int, bytes]]:
         """(id, stored vector) of the ids that are visible, embedded papers passing the
