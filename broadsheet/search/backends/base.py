@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -34,6 +35,20 @@ def day_start(day: dt.date) -> dt.datetime:
 def in_list(ids: Sequence[int]) -> str:
     """`IN (...)` for ids we got from our own database: ints only, formatted safely."""
     return "(" + ",".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
+
+
+def in_ids(ids: Sequence[int]) -> tuple[str, list]:
+    """`IN ...` for the ids a search checks, and its parameters. On SQLite the ids are one
+    JSON parameter, so the statement's text is the same for any ids: Django's cursor
+    rewrites the placeholders of every statement's text with a regex, and SQLite parses
+    every literal, which over 120 ids cost more than reading the rows (the lexical hits'
+    check of 120 random ids at 1M papers: 0.27-0.30 ms against 0.61-0.69); SQLite also
+    keeps the statement prepared. Over the bench queries, with the four checks and reads of
+    a search using it: hybrid p50 15.79 against 16.06 ms, CPU 22.02 against 22.43 ms a
+    search (alternating, one process). PostgreSQL gets the literal list."""
+    if connection.vendor == "sqlite":
+        return "IN (SELECT value FROM json_each(%s))", [json.dumps([int(i) for i in ids])]
+    return f"IN {in_list(ids)}", []
 
 
 class Backend:

@@ -17,7 +17,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from broadsheet.search import lexical_index, lexical_pipeline, vectorindex
-from broadsheet.search.backends.base import Backend, Ranked, in_list
+from broadsheet.search.backends.base import Backend, Ranked, in_ids
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
@@ -83,11 +83,12 @@ class SQLiteBackend(Backend):
         if not ids:
             return set()
         where, params = self.filter_sql(filters)
+        among, id_params = in_ids(ids)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT p.id FROM papers_paper p WHERE p.id IN {in_list(ids)} "
+                f"SELECT p.id FROM papers_paper p WHERE p.id {among} "
                 f"AND {_not_hidden(where)}{where}",
-                [False, *params],
+                [*id_params, False, *params],
             )
             return {r[0] for r in cursor.fetchall()}
 
@@ -258,12 +259,13 @@ class SQLiteBackend(Backend):
         read without filters: the index on `hidden` and the partial index of embedded
         documents hold all this needs (a document's row holds its 1.5 KB vector)."""
         where, params = self.filter_sql(filters)
+        among, id_params = in_ids(ids)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT p.id FROM papers_paper p JOIN search_document d ON d.paper_id = p.id "
-                f"WHERE p.id IN {in_list(ids)} AND {_not_hidden(where)} "
+                f"WHERE p.id {among} AND {_not_hidden(where)} "
                 f"AND d.embedded_at IS NOT NULL{where}",
-                [False, *params],
+                [*id_params, False, *params],
             )
             return {r[0] for r in cursor.fetchall()}
 
@@ -276,12 +278,13 @@ class SQLiteBackend(Backend):
             ids = sorted(self._visible(ids, filters))
             if not ids:
                 return []
+        among, id_params = in_ids(ids)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT p.id, d.embedding FROM papers_paper p JOIN search_document d "
-                f"ON d.paper_id = p.id WHERE p.id IN {in_list(ids)} "
+                f"ON d.paper_id = p.id WHERE p.id {among} "
                 "AND p.hidden = %s AND d.embedded_at IS NOT NULL",
-                [False],
+                [*id_params, False],
             )
             return cursor.fetchall()
 
