@@ -36,7 +36,7 @@ class WordPattern:
     regex: re.Pattern  # a stem, then the rest of its word (case-insensitive)
     lower_regex: re.Pattern  # the same, case-sensitive: for lower-cased ASCII text
     ascii: bool
-    by_find: bool  # ASCII stems of 4 letters or more: see _spans
+    by_find: bool  # ASCII letters and digits only, 4 or more: see _spans
 
 
 def word_pattern(words: Iterable[str]) -> WordPattern | None:
@@ -46,7 +46,9 @@ def word_pattern(words: Iterable[str]) -> WordPattern | None:
         return None
     source = r"(?:" + "|".join(re.escape(s) for s in stems) + r")\w*"
     ascii = all(s.isascii() for s in stems)
-    by_find = ascii and min(map(len, stems)) >= 4
+    # A stem of word characters only (as query words are) never crosses a word boundary,
+    # which the find path relies on.
+    by_find = all(s.isascii() and s.isalnum() and len(s) >= 4 for s in stems)
     return WordPattern(
         tuple(stems), re.compile(source, re.IGNORECASE), re.compile(source), ascii, by_find
     )

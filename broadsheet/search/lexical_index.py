@@ -493,9 +493,9 @@ def search_counted(query: tantivy.Query, limit: int, count: bool = True) -> tupl
 
     Counting in the same pass costs almost nothing: at 1M papers block-max pruning saves
     little on these corpora, so the top hits are found by scoring every match anyway
-    (bench queries of title and abstract words, medians of 100 each: 4.70 vs 4.44 and 2.16
-    vs 2.16 ms without and with the count; counting in a second pass cost the whole search
-    again)."""
+    (bench queries of title and abstract words, medians of 100 each: 4.70 and 2.16 ms
+    without the count, 4.44 and 2.16 with it, the same within this machine's noise; a
+    second, counting pass cost the whole search again)."""
     s = searcher()
     if s is None or limit <= 0:
         return [], 0

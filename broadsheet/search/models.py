@@ -31,7 +31,8 @@ class SearchDocument(models.Model):
         indexes = [
             # Which candidates of a semantic search have a vector, answered from this index
             # alone (SQLite mode), without reading the rows that hold the vectors. (SQLite
-            # 3.40 reads the row for a partial index WHERE embedded_at IS NOT NULL.)
+            # 3.40 reads the row for a partial index WHERE embedded_at IS NOT NULL.) On
+            # PostgreSQL it is redundant: a small cost per stored vector, for one schema.
             models.Index(fields=["paper", "embedded_at"], name="search_doc_embedded_idx"),
         ]
 

@@ -20,15 +20,16 @@ builds in under a minute instead of ~17. Adds and removals are real (ids live in
 lists); a list layout trained on a much smaller corpus is retrained when the index outgrows
 it.
 
-Why float16 codes rather than 8-bit ones (which this used until a file of either kind was
-rebuilt): their similarities rank as the float32 vectors do, so search no longer reads the
-candidates' stored vectors to re-rank them, and that read (120 rows of 1.6 KB scattered
-over the database, on the request's critical path) was most of the candidates' check. At
-1M (300 bench queries, one process, the same 2,000 lists): recall@10 0.9953 with float16
-codes alone, 0.9957 for 8-bit codes re-ranked by the stored vectors, 0.9640 for 8-bit
-codes alone; a search took 0.73-0.83 ms against 0.87-1.06 (float16 needs no decoding
-step). The file is twice as large (743 MB against 377 MB at 1M); a worker maps only the
-lists its queries scan.
+Why float16 codes rather than 8-bit ones (which earlier versions wrote; such a file is
+searched with re-ranking until the next sync rebuilds it): their similarities rank as the
+float32 vectors do, so search no longer reads the candidates' stored vectors to re-rank
+them, and that read (120 rows of 1.6 KB scattered over the database, on the request's
+critical path) was most of the candidates' check. At 1M (300 bench queries, one process,
+the same 2,000 lists, a later corpus and k-means sample than the figures above):
+recall@10 0.9953 with float16 codes alone, 0.9957 for 8-bit codes re-ranked by the stored
+vectors, 0.9640 for 8-bit codes alone; a search took 0.73-0.83 ms against 0.87-1.06
+(float16 needs no decoding step). The file is twice as large (743 MB against 377 MB at
+1M): a worker maps only the lists its queries scan, but a cold list costs twice the reads.
 
 Small indexes are searched exactly (a flat index): perfect recall, and ~1 ms below
 EXACT_BELOW vectors.
@@ -253,10 +254,13 @@ def _new_index(ids: np.ndarray):
 
 def _load_for_update(path: Path | None):
     """The current generation read into memory to be changed, or None when there is none
-    that can be (missing, or written by an older version)."""
+    that can be (missing, or written by an older version: a file of 8-bit codes is only
+    mapped to find that out, not read whole)."""
     if path is None or path.suffix != SUFFIX or not path.exists():
         return None
     try:
+        if not precise(_faiss().read_index(str(path), _faiss().IO_FLAG_MMAP_IFC)):
+            return None
         return _faiss().read_index(str(path))
     except RuntimeError:
         log.warning("vector index %s is unreadable; building a new one", path)
@@ -280,7 +284,7 @@ def sync(full: bool = False) -> int:
         if not full and state and state.synced_until:
             index = _load_for_update(folder / state.filename)
             if index is not None and _outgrown(index, len(wanted)):
-                log.info("vector index outgrew its lists; rebuilding it")
+                log.info("vector index outgrew its lists (or has 8-bit codes); rebuilding it")
                 index = None
         if index is None:
             index = _new_index(wanted)

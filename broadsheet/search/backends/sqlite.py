@@ -23,7 +23,7 @@ from broadsheet.search.results import Filters
 
 DEEPEST = 20_000  # candidates fetched at most before filtering the slow way
 EXACT_FILTERED_MAX = 10_000  # a filtered set this small is searched exactly, vector by vector
-RERANK_MIN = 100  # semantic candidates re-ranked exactly, at least
+RERANK_MIN = 100  # candidates of an 8-bit index (older files) re-ranked exactly, at least
 REBUILD_BATCH = 10_000
 
 
@@ -208,13 +208,13 @@ class SQLiteBackend(Backend):
         # The generation is read here, in the caller's thread (it is a database read); the
         # IVF search itself needs no database and releases the GIL.
         generation = vectorindex.current()
-        fetch = self._first_fetch(filters, limit)
+        fetch = self._first_fetch(filters, limit, vectorindex.precise(generation[0]))
         return lambda vector: vectorindex.search(
             vector.astype(np.float32), min(fetch, DEEPEST), generation
         )
 
-    def _first_fetch(self, filters: Filters, limit: int) -> int:
-        fetch = max(limit, RERANK_MIN) + 20
+    def _first_fetch(self, filters: Filters, limit: int, precise: bool) -> int:
+        fetch = (limit if precise else max(limit, RERANK_MIN)) + 20
         if filters:
             fetch = max(fetch, math.ceil(limit / self._share(filters) * 1.5))
         return fetch
@@ -227,11 +227,13 @@ class SQLiteBackend(Backend):
         vectors do; an index of 8-bit codes (written by an older version, until rebuilt)
         has its candidates re-ranked by their stored float32 vectors, read in the same
         query: 8-bit rounding reorders near-ties, so at least RERANK_MIN candidates are
-        taken for any limit. `nearest`: the first index search, already run by
-        `nearest_job`."""
+        taken for any limit. So similarities come from the file's codes (within ~1e-3 of the
+        stored vectors'), and a paper re-embedded since the last sync is ranked by its old
+        vector until the next one (`broadsheet embed` syncs right after embedding).
+        `nearest`: the first index search, already run by `nearest_job`."""
         vector = vector.astype(np.float32)
-        fetch = self._first_fetch(filters, limit)
         precise = vectorindex.precise(vectorindex.current()[0])
+        fetch = self._first_fetch(filters, limit, precise)
         while True:
             if nearest is not None:
                 hits, nearest = nearest, None
@@ -256,8 +258,8 @@ class SQLiteBackend(Backend):
 
     def _embedded(self, ids: list[int], filters: Filters) -> set[int]:
         """The ids that are visible, embedded papers passing the filters. Neither row is
-        read without filters: the index on `hidden` and the partial index of embedded
-        documents hold all this needs (a document's row holds its 1.5 KB vector)."""
+        read without filters: the index on `hidden` and the one on (paper, embedded_at)
+        hold all this needs (a document's row holds its 1.5 KB vector)."""
         where, params = self.filter_sql(filters)
         among, id_params = in_ids(ids)
         with connection.cursor() as cursor:
