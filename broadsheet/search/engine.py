@@ -194,6 +194,8 @@ def _search(
                 result.corrected = corrected
                 result.notices.append(f"No exact matches; showing results for “{corrected}”.")
                 words_query = parse(corrected)
+                if len(lexical) >= depth:  # the total is the corrected query's
+                    lexical_total = backend.lexical_count(words_query, filters, COUNT_CAP)
 
     # An exact title among the best lexical matches is pinned too.
     wanted = _normal_title(parsed.text)

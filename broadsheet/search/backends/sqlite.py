@@ -78,16 +78,23 @@ class SQLiteBackend(Backend):
 
     # Words -------------------------------------------------------------------------------
 
-    def _visible(self, ids: Sequence[int], filters: Filters) -> set[int]:
-        """The ids that are visible papers passing the filters (the database decides)."""
+    def _visible(self, ids: Sequence[int], filters: Filters, embedded: bool = False) -> set[int]:
+        """The ids that are visible papers passing the filters (the database decides), and
+        with `embedded` that have a vector. Neither row is read without filters: the index
+        on `hidden` and the one on (paper, embedded_at) hold all this needs (a document's
+        row holds its 1.5 KB vector)."""
         if not ids:
             return set()
         where, params = self.filter_sql(filters)
         among, id_params = in_ids(ids)
+        join, vector = "", ""
+        if embedded:
+            join = " JOIN search_document d ON d.paper_id = p.id"
+            vector = " AND d.embedded_at IS NOT NULL"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT p.id FROM papers_paper p WHERE p.id {among} "
-                f"AND {_not_hidden(where)}{where}",
+                f"SELECT p.id FROM papers_paper p{join} WHERE p.id {among} "
+                f"AND {_not_hidden(where)}{vector}{where}",
                 [*id_params, False, *params],
             )
             return {r[0] for r in cursor.fetchall()}
@@ -243,7 +250,7 @@ class SQLiteBackend(Backend):
                 return []
             ids = [h[0] for h in hits]
             if precise:
-                keep = self._embedded(ids, filters)
+                keep = self._visible(ids, filters, embedded=True)
                 result = [h for h in hits if h[0] in keep][:limit]
             else:
                 result = _by_similarity(self._checked_vectors(ids, filters), vector)[:limit]
@@ -255,21 +262,6 @@ class SQLiteBackend(Backend):
         # Still too few: the filtered set is small, so search it exactly if it is small enough.
         exact = self._exact_filtered(vector, filters, limit)
         return exact if exact is not None else result
-
-    def _embedded(self, ids: list[int], filters: Filters) -> set[int]:
-        """The ids that are visible, embedded papers passing the filters. Neither row is
-        read without filters: the index on `hidden` and the one on (paper, embedded_at)
-        hold all this needs (a document's row holds its 1.5 KB vector)."""
-        where, params = self.filter_sql(filters)
-        among, id_params = in_ids(ids)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT p.id FROM papers_paper p JOIN search_document d ON d.paper_id = p.id "
-                f"WHERE p.id {among} AND {_not_hidden(where)} "
-                f"AND d.embedded_at IS NOT NULL{where}",
-                [*id_params, False, *params],
-            )
-            return {r[0] for r in cursor.fetchall()}
 
     def _checked_vectors(self, ids: list[int], filters: Filters) -> list[tuple[int, bytes]]:
         """(id, stored vector) of the ids that are visible, embedded papers passing the
