@@ -96,13 +96,12 @@ def list_count(size: int) -> int:
 
 
 def _outgrown(index, size: int) -> bool:
-    """Is `index` the wrong kind for `size` vectors? (A flat index past EXACT_BELOW, lists
-    trained for a quarter of the vectors or fewer: each list would hold twice its share, or
-    lists of the 8-bit codes an older version wrote.)"""
+    """Is `index` the wrong kind for `size` vectors? (A flat index past EXACT_BELOW, or lists
+    trained for a quarter of the vectors or fewer: each list would hold twice its share.)"""
     lists = list_count(size)
     if not _is_ivf(index):
         return lists > 0
-    return lists >= 2 * index.nlist or not precise(index)
+    return lists >= 2 * index.nlist
 
 
 def _is_ivf(index) -> bool:
@@ -284,7 +283,7 @@ def sync(full: bool = False) -> int:
         if not full and state and state.synced_until:
             index = _load_for_update(folder / state.filename)
             if index is not None and _outgrown(index, len(wanted)):
-                log.info("vector index outgrew its lists (or has 8-bit codes); rebuilding it")
+                log.info("vector index outgrew its lists; rebuilding it")
                 index = None
         if index is None:
             index = _new_index(wanted)

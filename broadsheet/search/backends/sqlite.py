@@ -107,8 +107,6 @@ class SQLiteBackend(Backend):
     ) -> tuple[Ranked, int]:
         """The list and its total in one tantivy pass when the total must be counted (see
         lexical_index.search_counted); common words are estimated from their frequencies."""
-        if not query.positive:
-            return [], 0
         guess = lexical_index.estimated(query, filters, cap)
         hits, counted = self._lexical(query, filters, limit, count=guess is None)
         if len(hits) < limit:
@@ -231,12 +229,12 @@ class SQLiteBackend(Backend):
     ) -> Ranked:
         """Nearest neighbours from the IVF index, checked against the database (visible
         papers with a vector, passing the filters). The float16 codes rank as the stored
-        vectors do; an index of 8-bit codes (written by an older version, until rebuilt)
-        has its candidates re-ranked by their stored float32 vectors, read in the same
-        query: 8-bit rounding reorders near-ties, so at least RERANK_MIN candidates are
-        taken for any limit. So similarities come from the file's codes (within ~1e-3 of the
-        stored vectors'), and a paper re-embedded since the last sync is ranked by its old
-        vector until the next one (`broadsheet embed` syncs right after embedding).
+        vectors do, so similarities come from the file (within ~1e-3 of the stored
+        vectors'), and a paper re-embedded since the last sync is ranked by its old vector
+        until the next one (`broadsheet embed` syncs right after embedding). An index of
+        8-bit codes (written by an older version, until rebuilt) has its candidates
+        re-ranked by their stored float32 vectors, read in the same query: 8-bit rounding
+        reorders near-ties, so at least RERANK_MIN candidates are taken for any limit.
         `nearest`: the first index search, already run by `nearest_job`."""
         vector = vector.astype(np.float32)
         precise = vectorindex.precise(vectorindex.current()[0])
