@@ -7,6 +7,8 @@ checkout just runs; BROADSHEET_DATABASE_URL switches to PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import zoneinfo
 from pathlib import Path
 
@@ -45,6 +47,16 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = envbool("BROADSHEET_HSTS_PRELOAD", False)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Reverse proxies whose X-Forwarded-For names the client (addresses or CIDR ranges; empty:
+# trust none, the client is the peer). broadsheet.lib.clients.client_ip reads it.
+FORWARDED_ALLOW_IPS = envlist("BROADSHEET_FORWARDED_ALLOW_IPS", "")
+for _proxy in FORWARDED_ALLOW_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise SettingError(
+            f"BROADSHEET_FORWARDED_ALLOW_IPS: {_proxy!r} is not an IP address or network"
+        ) from None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -69,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",  # failed-login limits (settings below)
 ]
 
 MIDDLEWARE = [
@@ -82,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "broadsheet.urls"
@@ -159,6 +174,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out login before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "broadsheet.accounts.backends.LoginLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -202,6 +222,24 @@ TRENDING_DAYS = envint("BROADSHEET_TRENDING_DAYS", 7, minimum=1)
 FOR_YOU_DAYS = envint("BROADSHEET_FOR_YOU_DAYS", 30, minimum=1)
 PAGE_SIZE = envint("BROADSHEET_PAGE_SIZE", 50, minimum=1)
 COMMENT_MAX_LENGTH = envint("BROADSHEET_COMMENT_MAX_LENGTH", 5000, minimum=1)
+
+# Abuse limits (docs/security.md), per member or, for visitors, per client address.
+COMMENTS_PER_HOUR = envint("BROADSHEET_COMMENTS_PER_HOUR", 20, minimum=1)
+# Look-ups at arXiv of papers we do not have (the submit form and API), whatever the answer.
+SUBMIT_FETCHES_PER_HOUR = envint("BROADSHEET_SUBMIT_FETCHES_PER_HOUR", 10, minimum=1)
+# /search (also as you type) and the search feeds, together.
+SEARCHES_PER_MINUTE = envint("BROADSHEET_SEARCHES_PER_MINUTE", 30, minimum=1)
+# Failed logins (django-axes, kept in the database) per account and per client address; at
+# the limit both are refused for the cool-off, which failures meanwhile do not extend.
+LOGIN_FAILURE_LIMIT = envint("BROADSHEET_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_COOLOFF_MINUTES = envint("BROADSHEET_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "broadsheet.lib.clients.client_ip"
+AXES_LOCKOUT_CALLABLE = "broadsheet.accounts.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # One JSON object a line for log pipelines, or plain text for people.
 LOG_FORMAT = env("BROADSHEET_LOG_FORMAT", "text")

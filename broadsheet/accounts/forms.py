@@ -39,6 +39,8 @@ class LoginForm(AuthenticationForm):
         try:
             return super().clean()
         except forms.ValidationError:
+            if getattr(self.request, "axes_locked_out", False):
+                raise  # a locked-out login is refused without a password check
             username = self.cleaned_data.get("username")
             password = self.cleaned_data.get("password")
             member = User.objects.filter(username=username, is_active=False).first()
