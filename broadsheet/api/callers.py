@@ -2,8 +2,11 @@
 
 Every API request (the Hugging Face-compatible views and /api/v1/) goes through `identify`:
 a `Authorization: Bearer bsk_...` token, else the session of a logged-in member, else an
-anonymous caller known by IP address. Each is rate-limited with the database token bucket
-(no Redis, shared by every web worker): per token, per member for sessions, per IP otherwise.
+anonymous caller known by IP address (lib.clients.client_ip: the real client behind a trusted
+proxy). Each is rate-limited with the database token bucket (no Redis, shared by every web
+worker): per token, per member for sessions, per IP otherwise. Requests with a bad token have
+a bucket of their own per IP, so guessing tokens spends nobody else's allowance, not even the
+guesser's anonymous one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.http import HttpRequest
 
 from broadsheet.api.models import ApiToken
 from broadsheet.api.tokens import MARK, find_token
+from broadsheet.lib.clients import client_ip
 from broadsheet.lib.models import TokenBucket
 
 PERIOD = 60.0  # seconds; the limits are "per minute"
@@ -77,12 +81,6 @@ class Caller:
         return self.user is not None and self.token is None
 
 
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a proxy we trust
-    # rewrote it, and trusting it would let anyone pick their own rate-limit bucket.
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 def _bearer(request: HttpRequest) -> str | None:
     value = request.headers.get("Authorization")
     if value is None:
@@ -115,7 +113,7 @@ def identify(request: HttpRequest, *, foreign_tokens: bool = False) -> Caller:
     refused: huggingface_hub sends the user's saved Hugging Face token to whatever endpoint
     it is pointed at, and the HF-compatible endpoints must still answer it.
     """
-    ip = client_ip(request)
+    ip = client_ip(request) or "unknown"
     try:
         text = _bearer(request)
         if text is not None and foreign_tokens and not text.startswith(MARK):
@@ -124,8 +122,9 @@ def identify(request: HttpRequest, *, foreign_tokens: bool = False) -> Caller:
         if text is not None and token is None:
             raise Unauthorized("Unknown or revoked API token.")
     except Unauthorized:
-        # Failed attempts spend the IP's allowance, which bounds token guessing.
-        _limit(f"api:ip:{ip}", anonymous_limit())
+        # Failed attempts spend an allowance of their own for this client, which bounds
+        # token guessing without touching what the client (or anyone) may do anonymously.
+        _limit(f"api:bad-token:{ip}", anonymous_limit())
         raise
     if token is not None:
         _limit(f"api:token:{token.pk}", token_limit())
