@@ -31,7 +31,9 @@ def gunicorn_options(bind: str, workers: int, threads: int, timeout: int) -> dic
         # duration and follow BROADSHEET_LOG_FORMAT; gunicorn's own goes to the same handler.
         "accesslog": None,
         "logconfig_dict": settings.LOGGING,
-        "forwarded_allow_ips": env("BROADSHEET_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        # The proxies the site trusts for X-Forwarded-* (settings.FORWARDED_ALLOW_IPS, which
+        # also names the client: lib.clients); gunicorn takes the scheme from them.
+        "forwarded_allow_ips": ",".join(settings.FORWARDED_ALLOW_IPS),
         "proc_name": "broadsheet",
         # Load the app before forking: workers share its memory pages and a broken settings
         # file fails once, at start, with its message.
