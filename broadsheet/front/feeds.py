@@ -28,6 +28,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from broadsheet.api.search import MAX_QUERY, category_q, search_papers
+from broadsheet.lib import limits
 from broadsheet.papers.models import Listing, Paper
 
 ITEMS = 50
@@ -196,8 +197,14 @@ def cached(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 def _search_view(feed: SearchFeed) -> Callable[..., HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
+        from broadsheet.search.views import SEARCHING_TOO_FAST, search_limit
+
         if not request.GET.get("q", "").strip():
             return HttpResponseBadRequest("Add a search query: ?q=...", content_type="text/plain")
+        try:
+            limits.spend(search_limit(), limits.client_key(request), SEARCHING_TOO_FAST)
+        except limits.RateLimited as e:
+            return limits.too_many_text(str(e), e.retry_after)
         return feed(request)
 
     return view

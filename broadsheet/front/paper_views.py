@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from broadsheet.front.bibtex import paper_bibtex
 from broadsheet.front.forms import CommentForm, PaperLinksForm, ReplyForm
+from broadsheet.lib import limits
 from broadsheet.papers import comments
 from broadsheet.papers.authors import is_claimed_author
 from broadsheet.papers.models import Paper, Upvote
@@ -139,6 +140,8 @@ def comment(request, ref: str):
         )
     except comments.CommentRefused as e:
         return paper_page(request, paper.ref, error=str(e))
+    except limits.RateLimited as e:
+        return limits.too_many_page(request, str(e), e.retry_after)
     messages.success(request, "Reply posted." if posted.parent_id else "Comment posted.")
     return redirect(f"{paper.get_absolute_url()}#c-{posted.pk}")
 

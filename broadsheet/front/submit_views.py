@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from broadsheet.lib import limits
 from broadsheet.papers.submit import SubmitError, submit
 
 
@@ -32,6 +33,8 @@ def submit_page(request):
         except SubmitError as e:
             form.add_error("paper", str(e))
             existing = e.listing
+        except limits.RateLimited as e:
+            return limits.too_many_page(request, str(e), e.retry_after)
         else:
             messages.success(request, "Listed on today's papers. Thank you!")
             return redirect(listing.paper)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from broadsheet.lib.limits import Limit, spend
 from broadsheet.papers.models import Comment, Paper
 
 
@@ -28,6 +30,13 @@ def thread(paper: Paper) -> list[Comment]:
 
 
 def post(user, paper: Paper, body: str, parent_id: int | None = None) -> Comment:
+    """Post a comment or a reply; raises CommentRefused, or lib.limits.RateLimited past
+    BROADSHEET_COMMENTS_PER_HOUR for this member."""
+    spend(
+        Limit("comment", settings.COMMENTS_PER_HOUR, 3600),
+        f"user:{user.pk}",
+        "You are posting comments faster than this site allows.",
+    )
     parent = None
     if parent_id is not None:
         parent = (

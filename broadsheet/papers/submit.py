@@ -3,7 +3,9 @@
 A member pastes an id or an abs/pdf URL. A known paper is listed today; an unknown one is
 fetched from arXiv first. Refused, each with its own message: not an arXiv id, no such paper,
 already listed (one listing per paper, ever), too old, the member's daily limit reached, arXiv
-unreachable. Nothing is stored unless the listing is made.
+unreachable. Nothing is stored unless the listing is made. Each look-up at arXiv spends one of
+the member's BROADSHEET_SUBMIT_FETCHES_PER_HOUR, whatever arXiv answers: the daily limit only
+counts listings made, and unknown ids cost a request to arXiv each.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from broadsheet.ingest.normalise import normalise_arxiv_id
 from broadsheet.ingest.records import PaperRecord
+from broadsheet.lib.limits import Limit, spend
 from broadsheet.papers.models import Listing, Paper
 
 
@@ -64,6 +67,12 @@ def submit(
         )
     record = None
     if paper is None:
+        # Raises lib.limits.RateLimited (a 429) before asking arXiv.
+        spend(
+            Limit("submit-fetch", settings.SUBMIT_FETCHES_PER_HOUR, 3600),
+            f"user:{user.pk}",
+            "You have asked for too many papers that are not on this site yet.",
+        )
         try:
             record = fetch(arxiv_id)
         except (FetchError, SourceError, OSError) as e:

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.shortcuts import render
 
+from broadsheet.lib import limits
 from broadsheet.search import search
 from broadsheet.search.forms import SearchForm
 
 PER_PAGE = 20
 MAX_PAGE = 50  # search() ranks at most 1,000 candidates
+
+
+SEARCHING_TOO_FAST = "You are searching faster than this site allows."
+
+
+def search_limit() -> limits.Limit:
+    """Searches per member, or per client address for visitors: the page (also as you type)
+    and the search feeds spend from one allowance."""
+    return limits.Limit("search", settings.SEARCHES_PER_MINUTE, 60)
 
 
 def _page_number(raw: str | None) -> int:
@@ -29,6 +40,10 @@ def search_page(request):
     page = _page_number(request.GET.get("page"))
     result = None
     if query or filters:
+        try:
+            limits.spend(search_limit(), limits.client_key(request), SEARCHING_TOO_FAST)
+        except limits.RateLimited as e:
+            return limits.too_many_page(request, str(e), e.retry_after)
         result = search(query, filters, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     params = {k: v for k, v in request.GET.items() if k in form.fields and v}
 

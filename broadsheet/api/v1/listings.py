@@ -13,6 +13,7 @@ from broadsheet.api.v1.params import ListingFilters
 from broadsheet.api.v1.schemas import ErrorOut, ListingOut, ListingPage, MeOut, SubmitIn
 from broadsheet.api.v1.serialise import listing_out
 from broadsheet.front.pages import parse_month, parse_week
+from broadsheet.lib.limits import RateLimited
 from broadsheet.papers.models import Listing
 from broadsheet.papers.submit import SubmitError, submit
 
@@ -76,6 +77,9 @@ def create_submission(request: HttpRequest, data: SubmitIn):
         # Already listed is a conflict with the existing listing; every other refusal
         # (not an id, too old, daily limit, arXiv unreachable) is about this request.
         raise ApiError(str(e), 409 if e.listing is not None else 400) from None
+    except RateLimited as e:
+        retry = {"Retry-After": str(e.retry_after)}
+        raise ApiError(f"{e} Try again in {e.retry_after} seconds.", 429, retry) from None
     listing = Listing.objects.for_cards().get(pk=listing.pk)
     return Status(201, listing_out(request, listing))
 
