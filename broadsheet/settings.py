@@ -240,6 +240,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "broadsheet.lib.clients.client_ip"
 AXES_LOCKOUT_CALLABLE = "broadsheet.accounts.lockout.lockout_response"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False  # no start-up banner in every command's output
 
 # One JSON object a line for log pipelines, or plain text for people.
 LOG_FORMAT = env("BROADSHEET_LOG_FORMAT", "text")
