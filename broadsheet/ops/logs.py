@@ -16,6 +16,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from broadsheet.lib.clients import client_ip
+
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -94,7 +96,8 @@ class RequestLogMiddleware:
                 "status": response.status_code,
                 "duration_ms": round(ms, 1),
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
-                "remote_addr": request.META.get("REMOTE_ADDR"),
+                # The client, behind a trusted proxy too (lib.clients), as the limits count it.
+                "remote_addr": client_ip(request),
             },
         )
         return response
