@@ -8,6 +8,7 @@ import math
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_failure_limit
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from broadsheet.lib.limits import too_many_page
@@ -44,8 +45,9 @@ def lockout_response(
     wait = max(60, math.ceil(wait / 60) * 60)
     return too_many_page(
         request,
-        "Too many failed login attempts for this account or from this address. Logging in is "
-        "paused for a while; if you forgot your password, you can reset it.",
+        "Too many failed login attempts for this account or from this address: logging in "
+        "is paused for a while.",
         wait,
         heading="Too many login attempts",
+        link=(reverse("password_reset"), "Forgot your password? Reset it."),
     )

@@ -60,14 +60,17 @@ def wait_text(seconds: int) -> str:
 
 
 def too_many_page(
-    request: HttpRequest, message: str, retry_after: int, heading: str = "Too many requests"
+    request: HttpRequest,
+    message: str,
+    retry_after: int,
+    heading: str = "Too many requests",
+    link: tuple[str, str] | None = None,
 ) -> HttpResponse:
-    """The 429 page, in the site's layout, with Retry-After."""
-    body = render_to_string(
-        "limits/too_many.html",
-        {"heading": heading, "message": message, "wait": wait_text(retry_after)},
-        request=request,
-    )
+    """The 429 page, in the site's layout, with Retry-After; `link` is (url, text)."""
+    context = {"heading": heading, "message": message, "wait": wait_text(retry_after)}
+    if link is not None:
+        context["link_url"], context["link_text"] = link
+    body = render_to_string("limits/too_many.html", context, request=request)
     response = HttpResponse(body, status=429)
     response["Retry-After"] = str(retry_after)
     return response

@@ -39,6 +39,7 @@ def test_an_account_is_locked_after_the_limit_and_opens_after_the_cool_off(db, s
         page = locked.content.decode()
         assert "Too many login attempts" in page and "15 minutes" in page
         assert '<html lang="en">' in page  # the site's own layout
+        assert 'href="/accounts/password_reset/"' in page
         # The right password, from the owner's own address, is refused as well.
         owner = Client(REMOTE_ADDR="198.51.100.20")
         assert log_in(owner).status_code == 429
