@@ -24,10 +24,9 @@ class TokenBucket(models.Model):
 
         One statement, on both databases: an insert of a fresh bucket, or else an update of
         the existing one only if the refilled bucket holds enough, returning a row only when
-        the action is allowed. Nothing is read first, so no transaction is needed and
-        concurrent requests for one key queue on the row (or SQLite's write lock) for the
-        time of one statement; a read-then-write transaction held the write lock for three
-        round trips, with the SELECT inside it.
+        the action is allowed. Nothing is read first: no transaction around a read, and
+        concurrent requests for one key queue on the row (PostgreSQL) or the write lock
+        (SQLite) for the time of this one statement.
         """
         connection = connections[router.db_for_write(cls)]
         table = connection.ops.quote_name(cls._meta.db_table)
