@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from broadsheet.accounts import views as accounts
-from broadsheet.accounts.forms import LoginForm
+from broadsheet.accounts.forms import LoginForm, ResetForm
 from broadsheet.front import feed_views as feed
 from broadsheet.front import formats, submit_views
 from broadsheet.front import paper_views as paper
@@ -42,7 +42,9 @@ urlpatterns = [
     path(
         "accounts/password_reset/",
         # Without django.contrib.sites, Django would name the site by its host in the email.
-        auth_views.PasswordResetView.as_view(extra_email_context={"site_name": settings.SITE_NAME}),
+        auth_views.PasswordResetView.as_view(
+            form_class=ResetForm, extra_email_context={"site_name": settings.SITE_NAME}
+        ),
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,11 +1,12 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 
 from broadsheet.accounts.models import User
+from broadsheet.lib.addresses import AddressField
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(
+    email = AddressField(
         required=True,
         max_length=254,
         help_text="For password resets. Never shown to other members.",
@@ -16,7 +17,7 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
+        email = self.cleaned_data["email"]
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("A member with this email address already exists.")
         return email
@@ -47,3 +48,11 @@ class LoginForm(AuthenticationForm):
                     self.error_messages["suspended"], code="suspended"
                 ) from None
             raise
+
+
+class ResetForm(PasswordResetForm):
+    """Django's password reset form, the address checked like every address we accept."""
+
+    email = AddressField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

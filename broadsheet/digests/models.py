@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from broadsheet.lib.addresses import validate_address
+
 ALL_WEEKDAYS = "0123456"  # Monday is 0, as datetime.weekday() counts
 WORKDAYS = "01234"
 
@@ -28,7 +30,7 @@ class Subscription(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
-    email = models.EmailField(max_length=254, unique=True)
+    email = models.EmailField(max_length=254, unique=True, validators=[validate_address])
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,

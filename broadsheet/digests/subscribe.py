@@ -8,12 +8,11 @@ for confirmation again only if it was never confirmed or was unsubscribed.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from broadsheet.digests.models import SavedSearch, Subscription, new_key
+from broadsheet.lib.addresses import AddressError, normalise_address
 
 MAX_SAVED_SEARCHES = 20
 MAX_QUERY = 250
@@ -24,15 +23,10 @@ class DigestError(ValueError):
 
 
 def normalise_email(raw: str) -> str:
-    email = (raw or "").strip()
-    if any(c in email for c in "\r\n\x00") or len(email) > 254:
-        raise DigestError("Enter a valid email address.")
     try:
-        validate_email(email)
-    except ValidationError:
-        raise DigestError("Enter a valid email address.") from None
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+        return normalise_address(raw)
+    except AddressError as e:
+        raise DigestError(str(e)) from None
 
 
 def subscribe(email: str, user=None, **options) -> Subscription:
