@@ -8,6 +8,7 @@ from broadsheet.accounts.forms import LoginForm, ResetForm
 from broadsheet.front import feed_views as feed
 from broadsheet.front import formats, submit_views
 from broadsheet.front import paper_views as paper
+from broadsheet.lib.mail_limits import limit_posts
 from broadsheet.ops import health
 from broadsheet.ops import views as ops
 
@@ -42,8 +43,10 @@ urlpatterns = [
     path(
         "accounts/password_reset/",
         # Without django.contrib.sites, Django would name the site by its host in the email.
-        auth_views.PasswordResetView.as_view(
-            form_class=ResetForm, extra_email_context={"site_name": settings.SITE_NAME}
+        limit_posts("password-reset")(
+            auth_views.PasswordResetView.as_view(
+                form_class=ResetForm, extra_email_context={"site_name": settings.SITE_NAME}
+            )
         ),
         name="password_reset",
     ),

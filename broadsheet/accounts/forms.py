@@ -3,6 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Use
 
 from broadsheet.accounts.models import User
 from broadsheet.lib.addresses import AddressField
+from broadsheet.lib.mail_limits import may_mail
 
 
 class SignupForm(UserCreationForm):
@@ -51,8 +52,16 @@ class LoginForm(AuthenticationForm):
 
 
 class ResetForm(PasswordResetForm):
-    """Django's password reset form, the address checked like every address we accept."""
+    """Django's password reset form, the address checked like every address we accept, and at
+    most one reset email per address per BROADSHEET_MAIL_COOLDOWN_MINUTES (the page after it
+    reads the same whether or not one went out)."""
 
     email = AddressField(
         label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email,
+                  to_email, html_email_template_name=None):  # fmt: skip
+        if may_mail("password-reset", to_email):
+            super().send_mail(subject_template_name, email_template_name, context, from_email,
+                              to_email, html_email_template_name)  # fmt: skip

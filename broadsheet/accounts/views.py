@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from broadsheet.accounts.forms import SignupForm
 from broadsheet.accounts.models import User
+from broadsheet.lib.mail_limits import limit_posts
 from broadsheet.papers.models import Collection, Listing, Paper
 from broadsheet.papers.moderation import is_moderator
 
@@ -15,6 +16,7 @@ PROFILE_ITEMS = 50
 
 
 @require_http_methods(["GET", "POST"])
+@limit_posts("signup")
 def signup(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

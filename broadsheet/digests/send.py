@@ -371,6 +371,13 @@ def _dry_run(periods: list[Period], composer: Composer, counts: Counts, email, o
     return counts
 
 
+def _confirmation_ready(now: dt.datetime) -> Q:
+    """At most one confirmation per address per BROADSHEET_MAIL_COOLDOWN_MINUTES: one asked
+    for again sooner stays due and goes out once that time has passed."""
+    since = now - dt.timedelta(minutes=settings.MAIL_COOLDOWN_MINUTES)
+    return Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lte=since)
+
+
 def send_confirmations(problems: list[str] | None = None) -> int:
     """Send the confirmation emails web requests asked for (the web never sends mail).
 
@@ -378,14 +385,17 @@ def send_confirmations(problems: list[str] | None = None) -> int:
     server that cannot be reached stops the round (the rest stay due) and is added to
     `problems`."""
     sent = 0
-    due = list(Subscription.objects.filter(confirmation_due=True, active=True).order_by("id")[:500])
+    ready = _confirmation_ready(timezone.now())
+    due = list(
+        Subscription.objects.filter(ready, confirmation_due=True, active=True).order_by("id")[:500]
+    )
     if not due:
         return 0
     connection = get_connection(fail_silently=False)
     try:
         for sub in due:
             # Claimed first, so two workers never send the same confirmation.
-            if not Subscription.objects.filter(id=sub.id, confirmation_due=True).update(
+            if not Subscription.objects.filter(ready, id=sub.id, confirmation_due=True).update(
                 confirmation_due=False, confirmation_sent_at=timezone.now()
             ):
                 continue

@@ -4,6 +4,7 @@ backend sends digests, not only SMTP (console by default, locmem, file)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -12,6 +13,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from broadsheet.digests.models import DigestRun, Subscription
+from broadsheet.digests.send import send_confirmations
 
 from .conftest import TODAY, make_subscriber
 
@@ -108,3 +110,25 @@ def test_the_file_backend_writes_the_digest(settings, tmp_path, subscriber, tren
     (written,) = tmp_path.iterdir()
     assert "To: reader@example.org" in written.read_text()
     assert DigestRun.objects.get().status == DigestRun.Status.SENT
+
+
+def test_resubscribing_an_unconfirmed_address_resends_its_confirmation_once_per_cooldown(
+    client, smtp, db, clock
+):
+    def subscribe():
+        response = client.post(
+            "/digests/subscribe", {"email": "again@example.org", "frequency": "daily"}
+        )
+        assert response.status_code == 200 and b"Check your inbox" in response.content
+
+    subscribe()
+    assert send_confirmations() == 1
+    for _ in range(5):  # every minute, say
+        clock.shift(dt.timedelta(minutes=1))
+        subscribe()
+        assert send_confirmations() == 0
+    assert len(smtp.messages) == 1
+    clock.shift(dt.timedelta(minutes=11))  # 16 minutes after the first
+    assert send_confirmations() == 1  # the request waited; it was not lost
+    assert len(smtp.messages) == 2
+    assert send_confirmations() == 0
