@@ -40,7 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from broadsheet.digests.compose import Composer, last_sent
-from broadsheet.digests.emails import Renderer, confirmation_email
+from broadsheet.digests.emails import Renderer, confirmation_email, manage_link_email
 from broadsheet.digests.models import DigestRun, Subscription
 from broadsheet.digests.periods import DAILY, Period, current_periods, parse_period
 from broadsheet.digests.postman import SKIPPED, BackendUnavailable, Postman, letter
@@ -371,48 +371,59 @@ def _dry_run(periods: list[Period], composer: Composer, counts: Counts, email, o
     return counts
 
 
-def _confirmation_ready(now: dt.datetime) -> Q:
-    """At most one confirmation per address per BROADSHEET_MAIL_COOLDOWN_MINUTES: one asked
+def _ready(sent_field: str, now: dt.datetime) -> Q:
+    """At most one email of a kind per address per BROADSHEET_MAIL_COOLDOWN_MINUTES: one asked
     for again sooner stays due and goes out once that time has passed."""
     since = now - dt.timedelta(minutes=settings.MAIL_COOLDOWN_MINUTES)
-    return Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lte=since)
+    return Q(**{f"{sent_field}__isnull": True}) | Q(**{f"{sent_field}__lte": since})
+
+
+# (flag the web request sets, when the last one went out, the email)
+NOTICES = [
+    ("confirmation_due", "confirmation_sent_at", confirmation_email),
+    ("manage_link_due", "manage_link_sent_at", manage_link_email),
+]
 
 
 def send_confirmations(problems: list[str] | None = None) -> int:
-    """Send the confirmation emails web requests asked for (the web never sends mail).
+    """Send the emails web requests asked for (the web never sends mail): confirmations of
+    new subscriptions, and manage links to confirmed addresses given to the public form.
 
-    An address a confirmation cannot be built or sent for is disabled with the reason; a
+    An address such an email cannot be built or sent for is disabled with the reason; a
     server that cannot be reached stops the round (the rest stay due) and is added to
     `problems`."""
     sent = 0
-    ready = _confirmation_ready(timezone.now())
-    due = list(
-        Subscription.objects.filter(ready, confirmation_due=True, active=True).order_by("id")[:500]
-    )
-    if not due:
-        return 0
-    connection = get_connection(fail_silently=False)
+    connection = None
     try:
-        for sub in due:
-            # Claimed first, so two workers never send the same confirmation.
-            if not Subscription.objects.filter(ready, id=sub.id, confirmation_due=True).update(
-                confirmation_due=False, confirmation_sent_at=timezone.now()
-            ):
-                continue
-            try:
-                confirmation_email(sub, connection).send()
-                sent += 1
-            except (smtplib.SMTPException, OSError) as e:
-                log.warning("confirmation to subscription %s failed; will retry", sub.id)
-                Subscription.objects.filter(id=sub.id).update(confirmation_due=True)
-                if problems is not None:
-                    problems.append(f"confirmations: {type(e).__name__}: {e}")
-                break
-            except Exception as e:  # this address only
-                reason = f"confirmation cannot be sent: {type(e).__name__}: {e}"[:300]
-                log.warning("subscription %s: %s", sub.id, reason)
-                Subscription.objects.filter(id=sub.id).update(disabled_reason=reason)
+        for due_field, sent_field, build in NOTICES:
+            ready = _ready(sent_field, timezone.now())
+            due = list(
+                Subscription.objects.filter(ready, active=True, **{due_field: True}).order_by("id")[
+                    :500
+                ]
+            )
+            for sub in due:
+                # Claimed first, so two workers never send the same email.
+                claimed = Subscription.objects.filter(ready, id=sub.id, **{due_field: True})
+                if not claimed.update(**{due_field: False, sent_field: timezone.now()}):
+                    continue
+                connection = connection or get_connection(fail_silently=False)
+                try:
+                    build(sub, connection).send()
+                    sent += 1
+                except (smtplib.SMTPException, OSError) as e:
+                    log.warning("%s to subscription %s failed; will retry", due_field, sub.id)
+                    Subscription.objects.filter(id=sub.id).update(**{due_field: True})
+                    if problems is not None:
+                        problems.append(f"confirmations: {type(e).__name__}: {e}")
+                    return sent
+                except Exception as e:  # this address only
+                    reason = f"confirmation cannot be sent: {type(e).__name__}: {e}"[:300]
+                    log.warning("subscription %s: %s", sub.id, reason)
+                    Subscription.objects.filter(id=sub.id).update(disabled_reason=reason)
     finally:
-        connection.close()
-    log.info("send-confirmations: %d sent", sent)
+        if connection is not None:
+            connection.close()
+        if sent:
+            log.info("send-confirmations: %d sent", sent)
     return sent
