@@ -80,6 +80,33 @@ def test_signup_with_a_username_already_taken_in_another_case_is_refused(client,
 
 
 @pytest.mark.parametrize(
+    "username", ["\u0430lice", "p\u0430ypal", "\u0430\u0434\u0430_lovelace", "\u03a9mega"]
+)
+def test_signup_refuses_a_username_mixing_look_alike_scripts(client, member, username):
+    response = client.post("/accounts/signup/", signup_data(username=username))
+
+    assert response.status_code == 200
+    assert "mixes letters from different scripts" in response.content.decode()
+    assert list(User.objects.values_list("username", flat=True)) == ["ada"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("\uff47\uff52\uff41\uff43\uff45", "grace"),
+        ("\u0430\u043b\u0438\u0441\u0430", "\u0430\u043b\u0438\u0441\u0430"),
+    ],
+)
+def test_signup_normalises_usernames_nfkc_and_allows_one_script(typed, stored):
+    from broadsheet.accounts.forms import SignupForm
+
+    form = SignupForm(signup_data(username=typed))
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["username"] == stored
+
+
+@pytest.mark.parametrize(
     ("password", "message"),
     [("short", "too short"), ("password123", "too common"), ("83749201736", "entirely numeric")],
 )

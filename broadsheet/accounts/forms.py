@@ -1,3 +1,6 @@
+import unicodedata
+
+from confusable_homoglyphs import confusables
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 
@@ -16,6 +19,22 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+
+    def clean_username(self):
+        """NFKC-normalised (fullwidth ｇｒａｃｅ is grace), and no mix of scripts whose letters
+        look alike: "аlice" with a Cyrillic а would pass for alice."""
+        username = super().clean_username()
+        if not username:  # refused already (taken)
+            return username
+        username = unicodedata.normalize("NFKC", username)
+        if confusables.is_dangerous(username):
+            raise forms.ValidationError(
+                "This username mixes letters from different scripts that look alike (such as "
+                "Latin a and Cyrillic а), so it could pass for someone else's. Use letters of "
+                "one script.",
+                code="confusable",
+            )
+        return username
 
     def clean_email(self):
         email = self.cleaned_data["email"]
