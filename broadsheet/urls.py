@@ -33,6 +33,7 @@ urlpatterns = [
     re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),
     path("u/<str:username>", accounts.profile, name="profile"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/confirm/<str:token>", accounts.signup_confirm, name="signup-confirm"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -36,11 +36,21 @@ class SignupForm(UserCreationForm):
             )
         return username
 
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("A member with this email address already exists.")
-        return email
+    def _get_validation_exclusions(self):
+        # The address is not checked against members' (the model's unique constraint): whether
+        # it is one is never shown (broadsheet/accounts/signup.py). AddressField checked it.
+        exclude = super()._get_validation_exclusions()
+        exclude.add("email")
+        return exclude
+
+
+class FinishSignupForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="The one you chose when signing up.",
+    )
 
 
 class LoginForm(AuthenticationForm):
