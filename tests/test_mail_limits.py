@@ -76,3 +76,28 @@ def test_a_client_posting_a_mail_form_too_often_gets_429_with_a_message(client, 
     with time_machine.travel(START + dt.timedelta(minutes=21), tick=True):
         # A third of an hour later, a third of the bucket is back: one more post.
         assert client.post(path, FORMS[path](5), REMOTE_ADDR="192.0.2.7").status_code != 429
+
+
+@pytest.fixture
+def mail_server_down(settings):
+    from conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+
+
+def test_a_mail_server_down_is_no_500_on_signup_or_password_reset(client, member, mail_server_down):
+    signup = client.post(
+        "/accounts/signup/",
+        {
+            "username": "grace",
+            "email": "grace@example.org",
+            "password1": "a-long-enough-pass-phrase",
+            "password2": "a-long-enough-pass-phrase",
+        },
+    )
+    assert signup.status_code == 200 and "Check your inbox" in signup.content.decode()
+    reset = client.post("/accounts/password_reset/", {"email": "ada@example.org"})
+    assert reset.status_code == 302 and reset["Location"] == "/accounts/password_reset/done/"

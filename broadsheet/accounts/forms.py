@@ -1,3 +1,5 @@
+import logging
+import smtplib
 import unicodedata
 
 from confusable_homoglyphs import confusables
@@ -91,6 +93,12 @@ class ResetForm(PasswordResetForm):
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email,
                   to_email, html_email_template_name=None):  # fmt: skip
-        if may_mail("password-reset", to_email):
+        if not may_mail("password-reset", to_email):
+            return
+        try:
             super().send_mail(subject_template_name, email_template_name, context, from_email,
                               to_email, html_email_template_name)  # fmt: skip
+        except (smtplib.SMTPException, OSError) as e:  # the page reads the same; the log says
+            logging.getLogger("broadsheet.accounts").warning(
+                "password reset email not sent: %s: %s", type(e).__name__, e
+            )

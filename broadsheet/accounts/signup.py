@@ -12,6 +12,8 @@ hash the password, so neither the page nor the time it takes differs much.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -26,6 +28,7 @@ from django.utils import timezone
 from broadsheet.accounts.models import PendingSignup, User
 from broadsheet.lib.mail_limits import may_mail
 
+log = logging.getLogger("broadsheet.accounts")
 LINK_DAYS = 2  # a link to finish signing up works this long
 _SALT = "broadsheet.accounts.signup"
 
@@ -38,7 +41,10 @@ def _email(request: HttpRequest, to: str, template: str, context: dict) -> None:
     context = {"site_name": settings.SITE_NAME, **context}
     subject = " ".join(render_to_string(f"registration/{template}_subject.txt", context).split())
     body = render_to_string(f"registration/{template}_email.txt", context, request=request)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    except (smtplib.SMTPException, OSError) as e:  # the page must not tell; the log does
+        log.warning("sign-up email (%s) not sent: %s: %s", template, type(e).__name__, e)
 
 
 def start(request: HttpRequest, username: str, email: str, password: str, next_url: str) -> None:
