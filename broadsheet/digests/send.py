@@ -418,7 +418,8 @@ def send_confirmations(problems: list[str] | None = None) -> int:
                         problems.append(f"confirmations: {type(e).__name__}: {e}")
                     return sent
                 except Exception as e:  # this address only
-                    reason = f"confirmation cannot be sent: {type(e).__name__}: {e}"[:300]
+                    kind = due_field.removesuffix("_due").replace("_", " ")
+                    reason = f"{kind} email cannot be sent: {type(e).__name__}: {e}"[:300]
                     log.warning("subscription %s: %s", sub.id, reason)
                     Subscription.objects.filter(id=sub.id).update(disabled_reason=reason)
     finally:

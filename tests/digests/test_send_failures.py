@@ -56,7 +56,10 @@ def test_a_confirmation_that_cannot_be_sent_is_recorded_and_the_others_go_out(sm
     assert "1 confirmation emails sent" in out.getvalue()
     bad = Subscription.objects.get(email=BAD)
     assert not bad.confirmation_due
-    assert "cannot be sent" in bad.disabled_reason and "Unicode" in bad.disabled_reason
+    assert (
+        "confirmation email cannot be sent" in bad.disabled_reason
+        and "Unicode" in bad.disabled_reason
+    )
     call_command("send-digests", "--period", TODAY.key, stdout=io.StringIO())
     assert len(smtp.messages) == 1
 
