@@ -213,6 +213,11 @@ if EMAIL_URL:
     globals().update(parse_email_url(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# At most one confirmation, one password reset and one "someone used your address" email per
+# address in this many minutes (0: no limit); and posts per client address per hour to each of
+# the forms that send email (sign-up, password reset, digest subscribe).
+MAIL_COOLDOWN_MINUTES = envint("BROADSHEET_MAIL_COOLDOWN_MINUTES", 15, minimum=0)
+MAIL_FORM_POSTS_PER_HOUR = envint("BROADSHEET_MAIL_FORM_POSTS_PER_HOUR", 20, minimum=1)
 
 # Site rules.
 VOTES_PER_MINUTE = envint("BROADSHEET_VOTES_PER_MINUTE", 30, minimum=1)

@@ -4,10 +4,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from broadsheet.accounts import views as accounts
-from broadsheet.accounts.forms import LoginForm
+from broadsheet.accounts.forms import LoginForm, ResetForm
 from broadsheet.front import feed_views as feed
 from broadsheet.front import formats, submit_views
 from broadsheet.front import paper_views as paper
+from broadsheet.lib.mail_limits import limit_posts
 from broadsheet.ops import health
 from broadsheet.ops import views as ops
 
@@ -32,6 +33,7 @@ urlpatterns = [
     re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),
     path("u/<str:username>", accounts.profile, name="profile"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/confirm/<str:token>", accounts.signup_confirm, name="signup-confirm"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -42,7 +44,11 @@ urlpatterns = [
     path(
         "accounts/password_reset/",
         # Without django.contrib.sites, Django would name the site by its host in the email.
-        auth_views.PasswordResetView.as_view(extra_email_context={"site_name": settings.SITE_NAME}),
+        limit_posts("password-reset")(
+            auth_views.PasswordResetView.as_view(
+                form_class=ResetForm, extra_email_context={"site_name": settings.SITE_NAME}
+            )
+        ),
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -29,8 +29,33 @@ def signup_data(**overrides) -> dict:
 # Sign-up -----------------------------------------------------------------------------------
 
 
-def test_signup_creates_a_member_and_logs_them_in(client):
-    response = client.post("/accounts/signup/", signup_data())
+SIGNUP_LINK = re.compile(r"https?://testserver(/accounts/signup/confirm/\S+)")
+
+
+def sign_up(client, **overrides):
+    """Post the sign-up form: every valid one is answered with the same page."""
+    response = client.post("/accounts/signup/", signup_data(**overrides))
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    return response
+
+
+def finish_signup(client, body: str, password: str = "a-long-enough-pass-phrase"):
+    path = SIGNUP_LINK.search(body)[1]
+    page = client.get(path)
+    assert page.status_code == 200 and "Finish signing up" in page.content.decode()
+    return client.post(path, {"password": password})
+
+
+def test_signup_mails_a_link_that_creates_the_member_and_logs_them_in(client):
+    sign_up(client)
+
+    assert not User.objects.exists()  # not before the address is proven
+    (message,) = mail.outbox
+    assert message.to == ["grace@example.org"]
+    assert message.subject == "Finish signing up to Broadsheet"
+    assert '"grace"' in message.body
+    response = finish_signup(client, message.body)
 
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -39,10 +64,13 @@ def test_signup_creates_a_member_and_logs_them_in(client):
     assert grace.is_active and not grace.is_staff
     assert client.session["_auth_user_id"] == str(grace.pk)
     assert 'href="/u/grace" class="who">grace</a>' in client.get("/").content.decode()
+    # The link is spent.
+    assert client.get(SIGNUP_LINK.search(message.body)[1]).status_code == 404
 
 
 def test_signup_stores_the_password_hashed_with_argon2(client):
-    client.post("/accounts/signup/", signup_data())
+    sign_up(client)
+    finish_signup(client, mail.outbox[0].body)
 
     grace = User.objects.get(username="grace")
     assert grace.password.startswith("argon2")
@@ -51,24 +79,70 @@ def test_signup_stores_the_password_hashed_with_argon2(client):
 
 
 def test_signup_returns_to_a_safe_next_only(client):
-    safe = client.post("/accounts/signup/?next=/papers/trending", signup_data())
+    client.post("/accounts/signup/?next=/papers/trending", signup_data())
+    safe = finish_signup(client, mail.outbox[0].body)
     client.post("/accounts/logout/")
-    unsafe = client.post(
-        "/accounts/signup/",
-        signup_data(username="hopper", email="hopper@example.org", next="https://evil.example/"),
-    )
+    sign_up(client, username="hopper", email="hopper@example.org", next="https://evil.example/")
+    unsafe = finish_signup(client, mail.outbox[1].body)
 
     assert safe["Location"] == "/papers/trending"
     assert unsafe["Location"] == "/"
 
 
-@pytest.mark.parametrize("email", ["ada@example.org", "ADA@Example.ORG", " Ada@example.org "])
-def test_signup_with_an_email_already_used_is_refused_whatever_its_case(client, member, email):
-    response = client.post("/accounts/signup/", signup_data(email=email))
+def test_the_signup_link_needs_the_password_chosen_at_signup(client):
+    # Someone signs up with another person's address: the link reaches that person, and
+    # opening it cannot make an account whose password the sender knows.
+    sign_up(client, username="mallory")
+    response = finish_signup(client, mail.outbox[0].body, password="not-the-chosen-one")
 
-    assert response.status_code == 200
-    assert "A member with this email address already exists." in response.content.decode()
+    assert response.status_code == 400
+    assert "not the password you chose" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_the_signup_link_goes_through_a_real_smtp_server(client, settings, smtp_server):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_server.host, smtp_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+    sign_up(client)
+
+    (received,) = smtp_server.wait_for(1)
+    assert received.rcpt_tos == ["grace@example.org"]
+    assert finish_signup(client, received.message.get_content()).status_code == 302
+    assert User.objects.filter(username="grace").exists()
+
+
+@pytest.mark.parametrize("email", ["ada@example.org", "ADA@Example.ORG", " Ada@example.org "])
+def test_signup_with_a_members_address_answers_as_for_a_new_one_and_tells_the_member(
+    client, member, email
+):
+    known = sign_up(client, email=email)
+    new = sign_up(client, username="hopper", email="hopper@example.org")
+
+    def page(response) -> str:
+        return re.sub(r"<strong>[^<]*</strong>", "", response.content.decode())
+
+    assert known.status_code == new.status_code == 200
+    assert page(known) == page(new)  # the same page, but for the address it names
+    assert "already exists" not in page(known)
     assert list(User.objects.values_list("username", flat=True)) == ["ada"]
+    told, hopper = mail.outbox
+    assert told.to == ["ada@example.org"] and hopper.to == ["hopper@example.org"]
+    assert "tried to sign up" in told.subject
+    assert '"ada"' in told.body
+    assert "http://testserver/accounts/login/" in told.body
+    assert "http://testserver/accounts/password_reset/" in told.body
+    assert not SIGNUP_LINK.search(told.body)
+
+
+def test_signup_emails_to_one_address_are_limited_by_the_cooldown(client, member):
+    for _ in range(3):
+        sign_up(client, email="ada@example.org")
+    for i in range(3):
+        sign_up(client, username=f"new{i}", email="new@example.org")
+    assert [m.to for m in mail.outbox] == [["ada@example.org"], ["new@example.org"]]
 
 
 def test_signup_with_a_username_already_taken_in_another_case_is_refused(client, member):
@@ -77,6 +151,33 @@ def test_signup_with_a_username_already_taken_in_another_case_is_refused(client,
     assert response.status_code == 200
     assert "already exists" in response.content.decode()
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "username", ["\u0430lice", "p\u0430ypal", "\u0430\u0434\u0430_lovelace", "\u03a9mega"]
+)
+def test_signup_refuses_a_username_mixing_look_alike_scripts(client, member, username):
+    response = client.post("/accounts/signup/", signup_data(username=username))
+
+    assert response.status_code == 200
+    assert "mixes letters from different scripts" in response.content.decode()
+    assert list(User.objects.values_list("username", flat=True)) == ["ada"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("\uff47\uff52\uff41\uff43\uff45", "grace"),
+        ("\u0430\u043b\u0438\u0441\u0430", "\u0430\u043b\u0438\u0441\u0430"),
+    ],
+)
+def test_signup_normalises_usernames_nfkc_and_allows_one_script(typed, stored):
+    from broadsheet.accounts.forms import SignupForm
+
+    form = SignupForm(signup_data(username=typed))
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["username"] == stored
 
 
 @pytest.mark.parametrize(

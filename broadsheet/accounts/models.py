@@ -1,12 +1,17 @@
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+
+from broadsheet.lib.addresses import validate_address
 
 
 class User(AbstractUser):
     """A member. Our own model from the first migration, so fields can be added later."""
 
     # Unique when set; Django's default allows blanks, which members created by admins may have.
-    email = models.EmailField("email address", blank=True)
+    email = models.EmailField("email address", blank=True, validators=[validate_address])
 
     class Meta:
         constraints = [
@@ -16,3 +21,27 @@ class User(AbstractUser):
                 name="unique_member_email",
             )
         ]
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class PendingSignup(models.Model):
+    """A sign-up waiting for its address to be proven: the member is created when the link
+    mailed to the address is opened and the password chosen at sign-up is entered again.
+
+    Signing up thus answers the same whether or not the address belongs to a member (that
+    member gets a "someone tried to sign up with your address" email instead), and a link
+    mailed to someone else's address cannot make an account with a password its sender knows.
+    """
+
+    username = models.CharField(max_length=150)
+    email = models.EmailField(max_length=254, validators=[validate_address])
+    password = models.CharField(max_length=128)  # hashed, as User.password
+    next_url = models.CharField(max_length=500, blank=True)
+    key = models.CharField(max_length=40, default=_new_key)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username} <{self.email}>"

@@ -1,4 +1,4 @@
-"""The digest and confirmation emails: subject, plain text and HTML from templates.
+"""The digest, confirmation and manage-link emails: subject, plain text and HTML from templates.
 
 One function per kind of email, each rendered from three templates
 (`digests/email/<kind>-subject.txt`, `-body-text.txt`, `-body-html.html`). Every digest
@@ -143,6 +143,16 @@ def confirmation_email(subscription: Subscription, connection=None) -> EmailMult
         "days": settings.DIGEST_CONFIRM_DAYS,
     }
     return _message(subscription, _render("confirm", context), {}, connection)
+
+
+def manage_link_email(subscription: Subscription, connection=None) -> EmailMultiAlternatives:
+    """To a confirmed address someone gave the public subscribe form: its own manage link."""
+    context = {
+        "site_name": settings.SITE_NAME,
+        "subscription": subscription,
+        "manage_url": manage_url(subscription),
+    }
+    return _message(subscription, _render("manage", context), {}, connection)
 
 
 def _list_host() -> str:

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from broadsheet.lib.addresses import validate_address
+
 ALL_WEEKDAYS = "0123456"  # Monday is 0, as datetime.weekday() counts
 WORKDAYS = "01234"
 
@@ -28,7 +30,7 @@ class Subscription(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
-    email = models.EmailField(max_length=254, unique=True)
+    email = models.EmailField(max_length=254, unique=True, validators=[validate_address])
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -51,6 +53,10 @@ class Subscription(models.Model):
     # Confirmation emails are sent by the worker, never by the web request that asked.
     confirmation_due = models.BooleanField(default=False, db_index=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # The public form, given a confirmed address, changes nothing and has the worker mail the
+    # address its manage link instead (at most once per BROADSHEET_MAIL_COOLDOWN_MINUTES).
+    manage_link_due = models.BooleanField(default=False, db_index=True)
+    manage_link_sent_at = models.DateTimeField(null=True, blank=True)
     # Rotated on unsubscribe and resubscribe: old links stop working.
     key = models.CharField(max_length=40, default=new_key)
     hard_bounces = models.PositiveSmallIntegerField(default=0)

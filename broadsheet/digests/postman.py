@@ -6,6 +6,12 @@ threads they overlap, one message being rendered while the previous one is on th
 postman never touches the database: it reports each result back, and the sending thread
 records it (so the database work stays on one connection, in one thread). Its inbox holds
 at most two messages, so little is ever in flight.
+
+With Django's SMTP backend the postman hands the prepared bytes to the open connection; any
+other backend (console, the default without BROADSHEET_EMAIL_URL; locmem; file) gets the
+message through its own send_messages(). An error that concerns one message (say an address
+that cannot be encoded) is reported for that message and the postman goes on; an error that
+leaves no usable backend marks the server unreachable.
 """
 
 from __future__ import annotations
@@ -18,9 +24,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 
 SKIPPED = object()  # not attempted: the server was found unreachable before it
+
+
+class NotSent(Exception):
+    """A backend other than SMTP reported the message as not sent."""
+
+
+class BackendUnavailable(Exception):
+    """The email backend could not be set up or opened: no message can be sent."""
 
 
 @dataclass
@@ -29,6 +44,7 @@ class Letter:
     from_email: str
     recipients: list[str]
     data: bytes
+    message: object = None  # the EmailMessage, for backends other than SMTP
 
 
 def letter(run, message) -> Letter:
@@ -39,6 +55,7 @@ def letter(run, message) -> Letter:
         sanitize_address(message.from_email, encoding),
         [sanitize_address(a, encoding) for a in message.recipients()],
         message.message().as_bytes(linesep="\r\n"),
+        message,
     )
 
 
@@ -55,6 +72,7 @@ class Postman(threading.Thread):
         self.inbox: queue.Queue = queue.Queue(maxsize=2)
         self.results: queue.Queue = queue.Queue()
         self.unreachable = threading.Event()
+        self.unreachable_error: Exception | None = None
         self.backend = None
         self.smtp_seconds = 0.0
 
@@ -88,22 +106,41 @@ class Postman(threading.Thread):
                 try:
                     self._send(item)
                     self.results.put((item.run, None))
-                except (smtplib.SMTPException, OSError) as e:
+                except (smtplib.SMTPException, OSError, BackendUnavailable) as e:
                     if not isinstance(
                         e, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused
                     ):
-                        self.unreachable.set()  # no usable connection: the rest would fail too
+                        # No usable connection: the rest would fail too.
+                        self.unreachable_error = e
+                        self.unreachable.set()
                     self._close()
+                    self.results.put((item.run, e))
+                except Exception as e:  # this message only (an address smtplib cannot encode)
+                    self._close()  # the connection may be mid-transaction
                     self.results.put((item.run, e))
                 self.smtp_seconds += time.perf_counter() - start
         finally:
             self._close()
 
+    def _open(self) -> None:
+        try:
+            self.backend = get_connection(fail_silently=False)
+            self.backend.open()
+        except (smtplib.SMTPException, OSError):
+            self.backend = None
+            raise
+        except Exception as e:  # misconfigured: a bad backend path, no EMAIL_FILE_PATH, ...
+            self.backend = None
+            raise BackendUnavailable(f"{type(e).__name__}: {e}") from e
+
     def _send(self, item: Letter) -> None:
         for attempt in (1, 2):
             if self.backend is None:
-                self.backend = get_connection(fail_silently=False)
-                self.backend.open()
+                self._open()
+            if not isinstance(self.backend, SMTPBackend):
+                if self.backend.send_messages([item.message]) != 1:
+                    raise NotSent("the email backend did not send it")
+                return
             try:
                 self.backend.connection.sendmail(item.from_email, item.recipients, item.data)
                 return

@@ -14,6 +14,11 @@ milliseconds), that message is sent again.
 Temporary SMTP failures retry with exponential backoff up to BROADSHEET_DIGEST_MAX_ATTEMPTS;
 a permanent rejection (5xx) fails the run and counts a hard bounce against the address, which
 is disabled after BROADSHEET_DIGEST_BOUNCE_LIMIT of them.
+
+A failure that concerns one message (composing or rendering it raised, or its address cannot
+be encoded) fails that run with the error in `last_error`, and the others go on. Only a
+failure of sending as a whole (the server unreachable, the backend misconfigured) is
+"systemic": it stops the run, leaves the rest for the next one, and makes the command fail.
 """
 
 from __future__ import annotations
@@ -35,10 +40,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from broadsheet.digests.compose import Composer, last_sent
-from broadsheet.digests.emails import Renderer, confirmation_email
+from broadsheet.digests.emails import Renderer, confirmation_email, manage_link_email
 from broadsheet.digests.models import DigestRun, Subscription
 from broadsheet.digests.periods import DAILY, Period, current_periods, parse_period
-from broadsheet.digests.postman import SKIPPED, Postman, letter
+from broadsheet.digests.postman import SKIPPED, BackendUnavailable, Postman, letter
 from broadsheet.lib.progress import progress_bar
 
 log = logging.getLogger("broadsheet.digests")
@@ -57,6 +62,7 @@ class Counts:
     failed: int = 0
     skipped: int = 0  # claimed by another sender first
     would_send: int = 0  # --dry-run
+    systemic: str = ""  # why sending as a whole failed, if it did
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def __str__(self) -> str:
@@ -161,8 +167,20 @@ class Sender:
             if error is not None and error is not SKIPPED:  # SKIPPED: released at the end
                 self.failed(run, error)
 
+    def broken(self, run: DigestRun, error: Exception) -> None:
+        """Record a message that cannot be sent at all (not a server's answer): failed."""
+        text = f"{type(error).__name__}: {error}"[:500]
+        self.finish(run.id, DigestRun.Status.FAILED, last_error=text)
+        self.counts.failed += 1
+        log.warning(
+            "digest %s to subscription %s cannot be sent: %s", run.period, run.subscription_id, text
+        )
+
     def failed(self, run: DigestRun, error: Exception) -> None:
         """Record a failed send: a permanent rejection, or a temporary failure to retry."""
+        if not isinstance(error, smtplib.SMTPException | OSError | BackendUnavailable):
+            self.broken(run, error)  # about this message: trying again changes nothing
+            return
         code = _smtp_code(error)
         text = f"{type(error).__name__}: {error}"[:500]
         if code is not None and 500 <= code < 600:
@@ -258,6 +276,10 @@ def send_digests(
         sys.setswitchinterval(switch_interval)
         bar.close()
     counts.timings["smtp"] = postman.smtp_seconds
+    if postman.unreachable.is_set():
+        error = postman.unreachable_error
+        counts.systemic = f"the mail server could not be reached: {type(error).__name__}: {error}"
+        log.error("send-digests: %s", counts.systemic)
     log.info("send-digests: %s", counts)
     return counts
 
@@ -306,15 +328,19 @@ def _send_batch(
         if not sub.receiving:  # unsubscribed since the run was made
             sender.finish(run.id, DigestRun.Status.FAILED, last_error="unsubscribed or disabled")
             continue
-        with _Clock(counts, "compose"):
-            digest = composer.compose(
-                sub, parse_period(run.period), last.get(sub.id), list(sub.saved_searches.all())
-            )
-            if digest.is_empty:
-                sender.finish(run.id, DigestRun.Status.EMPTY, sent_at=None)
-                counts.empty += 1
-                continue
-            item = letter(run, renderer.email(digest))
+        try:
+            with _Clock(counts, "compose"):
+                digest = composer.compose(
+                    sub, parse_period(run.period), last.get(sub.id), list(sub.saved_searches.all())
+                )
+                if digest.is_empty:
+                    sender.finish(run.id, DigestRun.Status.EMPTY, sent_at=None)
+                    counts.empty += 1
+                    continue
+                item = letter(run, renderer.email(digest))
+        except Exception as e:  # this digest only: record it on its row, go on with the others
+            sender.broken(run, e)
+            continue
         with _Clock(counts, "waiting for the postman"):
             postman.post(item)
 
@@ -345,27 +371,60 @@ def _dry_run(periods: list[Period], composer: Composer, counts: Counts, email, o
     return counts
 
 
-def send_confirmations() -> int:
-    """Send the confirmation emails web requests asked for (the web never sends mail)."""
+def _ready(sent_field: str, now: dt.datetime) -> Q:
+    """At most one email of a kind per address per BROADSHEET_MAIL_COOLDOWN_MINUTES: one asked
+    for again sooner stays due and goes out once that time has passed."""
+    since = now - dt.timedelta(minutes=settings.MAIL_COOLDOWN_MINUTES)
+    return Q(**{f"{sent_field}__isnull": True}) | Q(**{f"{sent_field}__lte": since})
+
+
+# (flag the web request sets, when the last one went out, the email)
+NOTICES = [
+    ("confirmation_due", "confirmation_sent_at", confirmation_email),
+    ("manage_link_due", "manage_link_sent_at", manage_link_email),
+]
+
+
+def send_confirmations(problems: list[str] | None = None) -> int:
+    """Send the emails web requests asked for (the web never sends mail): confirmations of
+    new subscriptions, and manage links to confirmed addresses given to the public form.
+
+    An address such an email cannot be built or sent for is disabled with the reason; a
+    server that cannot be reached stops the round (the rest stay due) and is added to
+    `problems`."""
     sent = 0
-    due = list(Subscription.objects.filter(confirmation_due=True, active=True).order_by("id")[:500])
-    if not due:
-        return 0
-    connection = get_connection(fail_silently=False)
+    connection = None
     try:
-        for sub in due:
-            # Claimed first, so two workers never send the same confirmation.
-            if not Subscription.objects.filter(id=sub.id, confirmation_due=True).update(
-                confirmation_due=False, confirmation_sent_at=timezone.now()
-            ):
-                continue
-            try:
-                confirmation_email(sub, connection).send()
-                sent += 1
-            except (smtplib.SMTPException, OSError):
-                log.warning("confirmation to subscription %s failed; will retry", sub.id)
-                Subscription.objects.filter(id=sub.id).update(confirmation_due=True)
-                break
+        for due_field, sent_field, build in NOTICES:
+            ready = _ready(sent_field, timezone.now())
+            due = list(
+                Subscription.objects.filter(ready, active=True, **{due_field: True}).order_by("id")[
+                    :500
+                ]
+            )
+            for sub in due:
+                # Claimed first, so two workers never send the same email.
+                claimed = Subscription.objects.filter(ready, id=sub.id, **{due_field: True})
+                if not claimed.update(**{due_field: False, sent_field: timezone.now()}):
+                    continue
+                connection = connection or get_connection(fail_silently=False)
+                try:
+                    build(sub, connection).send()
+                    sent += 1
+                except (smtplib.SMTPException, OSError) as e:
+                    log.warning("%s to subscription %s failed; will retry", due_field, sub.id)
+                    Subscription.objects.filter(id=sub.id).update(**{due_field: True})
+                    if problems is not None:
+                        problems.append(f"confirmations: {type(e).__name__}: {e}")
+                    return sent
+                except Exception as e:  # this address only
+                    kind = due_field.removesuffix("_due").replace("_", " ")
+                    reason = f"{kind} email cannot be sent: {type(e).__name__}: {e}"[:300]
+                    log.warning("subscription %s: %s", sub.id, reason)
+                    Subscription.objects.filter(id=sub.id).update(disabled_reason=reason)
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
+        if sent:
+            log.info("send-confirmations: %d sent", sent)
     return sent

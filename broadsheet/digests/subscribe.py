@@ -3,17 +3,19 @@
 Double opt-in: a subscription is created unconfirmed with its confirmation email due; the
 worker sends it (never the web request), and nothing else is sent before its link is opened.
 Subscribing an address twice merges into the one subscription (the email is unique) and asks
-for confirmation again only if it was never confirmed or was unsubscribed.
+for confirmation again only if it was never confirmed or was unsubscribed. A confirmed
+subscription changes only through its owner (logged in, or the manage link): the public form,
+given its address, changes nothing and has the worker mail the address its manage link; the
+page reads the same as for a new address.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from broadsheet.digests.models import SavedSearch, Subscription, new_key
+from broadsheet.lib.addresses import AddressError, normalise_address
 
 MAX_SAVED_SEARCHES = 20
 MAX_QUERY = 250
@@ -24,15 +26,10 @@ class DigestError(ValueError):
 
 
 def normalise_email(raw: str) -> str:
-    email = (raw or "").strip()
-    if any(c in email for c in "\r\n\x00") or len(email) > 254:
-        raise DigestError("Enter a valid email address.")
     try:
-        validate_email(email)
-    except ValidationError:
-        raise DigestError("Enter a valid email address.") from None
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+        return normalise_address(raw)
+    except AddressError as e:
+        raise DigestError(str(e)) from None
 
 
 def subscribe(email: str, user=None, **options) -> Subscription:
@@ -54,6 +51,9 @@ def subscribe(email: str, user=None, **options) -> Subscription:
                 return sub
         if user is not None and sub.user_id not in (None, user.pk):
             raise DigestError("That address receives another member's digest.")
+        if user is None and sub.active and sub.confirmed_at is not None:
+            Subscription.objects.filter(pk=sub.pk).update(manage_link_due=True)
+            return sub
         changed = {k: v for k, v in options.items() if getattr(sub, k) != v}
         for name, value in changed.items():
             setattr(sub, name, value)

@@ -21,6 +21,7 @@ from broadsheet.digests.emails import digest_context
 from broadsheet.digests.forms import PreferencesForm, SaveSearchForm, SubscribeForm
 from broadsheet.digests.models import Subscription
 from broadsheet.digests.periods import current_periods
+from broadsheet.lib.mail_limits import limit_posts
 
 
 def _bad_link(request: HttpRequest) -> HttpResponse:
@@ -29,6 +30,7 @@ def _bad_link(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_posts("digest-subscribe")
 def subscribe_page(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     initial = {"email": user.email} if user else {}

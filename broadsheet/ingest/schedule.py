@@ -56,13 +56,20 @@ def scheduled_jobs() -> list[tuple[str, object]]:
 def digests_job():
     from broadsheet.digests.send import send_digests
 
-    return send_digests()
+    counts = send_digests()
+    if counts.systemic:  # the job's record says it failed; single bad messages do not
+        raise RuntimeError(f"{counts.systemic} ({counts})")
+    return counts
 
 
 def confirmations_job():
     from broadsheet.digests.send import send_confirmations
 
-    return send_confirmations()
+    problems: list[str] = []
+    sent = send_confirmations(problems)
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return sent
 
 
 def digest_jobs() -> list[tuple[str, object, dict]]:

@@ -38,9 +38,16 @@ class Command(BaseCommand):
                 email = normalise_email(email)
         except (BadPeriod, DigestError) as e:
             raise CommandError(f"--period/--email: {e}") from None
+        problems: list[str] = []
         if not dry_run:
-            confirmations = send_confirmations()
+            confirmations = send_confirmations(problems)
             if confirmations:
                 self.stdout.write(f"{confirmations} confirmation emails sent")
         counts = send_digests(period, dry_run=dry_run, email=email, out=self.stdout)
         self.stdout.write(str(counts))
+        # One message that could not be sent is recorded on its row and is no reason to fail;
+        # a mail server that cannot be reached is.
+        if counts.systemic:
+            problems.append(counts.systemic)
+        if problems:
+            raise CommandError("; ".join(problems))
