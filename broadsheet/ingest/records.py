@@ -26,6 +26,7 @@ MAX_URL = 500
 MAX_COMMENT = 5000
 MAX_JOURNAL_REF = 1000
 MAX_CATEGORIES = 100
+MAX_ARXIV_ID = 32  # the column's length; an old-style archive name is not bounded otherwise
 # Integer ranges the columns hold (PostgreSQL's smallint and integer; SQLite's 64 bits and
 # the sqlite3 driver are wider): a bigger figure is refused here, not by the database.
 MAX_ARXIV_VERSION = 32767
@@ -225,7 +226,7 @@ def validate(rec: PaperRecord) -> PaperRecord:
         raise Rejected(f"abstract longer than {MAX_ABSTRACT} characters")
     if rec.arxiv_id:
         arxiv_id, version = normalise_arxiv_id(rec.arxiv_id)
-        if arxiv_id is None:
+        if arxiv_id is None or len(arxiv_id) > MAX_ARXIV_ID:
             raise Rejected(f"invalid arXiv id {rec.arxiv_id[:60]!r}")
         rec.arxiv_id = arxiv_id
         rec.arxiv_version = rec.arxiv_version or version

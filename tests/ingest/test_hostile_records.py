@@ -51,6 +51,7 @@ def hostile_lines() -> list[str]:
         json.dumps({"title\ud800": "a key no terminal can print"}),
         json.dumps(good(17, comment="tail \ud83d")),
         json.dumps(good(18, listing_day="2024-01-05", source_upvotes=2**31 - 1)),
+        json.dumps({"arxiv_id": "a" * 40 + "/1234567", "title": "Longer than the column"}),
     ]
 
 
@@ -68,7 +69,7 @@ def test_hostile_jsonl_lines_are_rejected_by_line_and_the_rest_is_stored(tmp_pat
 
     output, warnings = ingest_jsonl(path, caplog)
 
-    assert output == "jsonl: 2 new, 0 updated, 0 unchanged, 16 rejected, 2 newly listed\n"
+    assert output == "jsonl: 2 new, 0 updated, 0 unchanged, 17 rejected, 2 newly listed\n"
     assert set(Paper.objects.values_list("arxiv_id", flat=True)) == {"2401.00001", "2401.00018"}
     assert Paper.objects.get(arxiv_id="2401.00018").source_upvotes == 2**31 - 1
     assert sorted(Listing.objects.values_list("day", flat=True)) == [
@@ -94,11 +95,12 @@ def test_hostile_jsonl_lines_are_rejected_by_line_and_the_rest_is_stored(tmp_pat
         f"{timezone.localdate() + dt.timedelta(days=1)}",
         f"{p} 16: unknown field(s) title\\ud800",
         f"{p} 17: 2401.00017: comment holds a lone surrogate (not valid UTF-8)",
+        f"{p} 19: {'a' * 40}/1234567: invalid arXiv id '{'a' * 40}/1234567'",
     ]
 
     # Kill-safe and idempotent: the same file again changes nothing and fails on nothing.
     output, _ = ingest_jsonl(path, caplog)
-    assert output == "jsonl: 0 new, 0 updated, 2 unchanged, 16 rejected, 0 newly listed\n"
+    assert output == "jsonl: 0 new, 0 updated, 2 unchanged, 17 rejected, 0 newly listed\n"
 
 
 def test_hostile_lines_parsed_in_the_second_process_are_rejected_there(tmp_path):
@@ -111,11 +113,11 @@ def test_hostile_lines_parsed_in_the_second_process_are_rejected_there(tmp_path)
     with path.open("rb") as f:
         items = [str(i) if isinstance(i, Exception) else i for i in read_jsonl_file(f, "f", 3)]
 
-    assert len(items) == 36
+    assert len(items) == 38
     assert [i.arxiv_id for i in items if not isinstance(i, str)] == ["2401.00001", "2401.00018"] * 2
     assert items[7] == "f line 8: invalid JSON (nested too deeply)"
-    assert items[25] == "f line 26: invalid JSON (nested too deeply)"
-    assert items[21] == "f line 22: 2401.00004: upvote count is out of range (0 to 2147483647)"
+    assert items[26] == "f line 27: invalid JSON (nested too deeply)"
+    assert items[22] == "f line 23: 2401.00004: upvote count is out of range (0 to 2147483647)"
 
 
 def hf_item(arxiv_id: str, **paper) -> dict:
@@ -231,3 +233,22 @@ def test_hostile_oai_records_are_rejected_and_a_future_datestamp_is_not_the_next
     assert set(Paper.objects.values_list("arxiv_id", flat=True)) == {"2401.00001", "2401.00003"}
     # The next harvest starts from the newest believable datestamp, not from year 9999.
     assert HarvestState.objects.get(name="oai:cs").last_datestamp == dt.date(2024, 1, 5)
+
+
+def test_a_value_the_database_refuses_rejects_its_record_only():
+    """The safety net behind validate(): should a value reach PostgreSQL that it refuses, the
+    batch is stored record by record and only that one is rejected."""
+    from django.db import connection
+
+    from broadsheet.ingest.records import PaperRecord
+    from broadsheet.ingest.upsert import upsert
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes any length and any 64-bit integer")
+    refused = PaperRecord(arxiv_id="a" * 40 + "/1234567", title="Too long", validated=True)
+    counts = upsert([PaperRecord(arxiv_id="2401.00001", title="One"), refused,
+                     PaperRecord(arxiv_id="2401.00003", title="Three")])  # fmt: skip
+
+    assert (counts.new, counts.rejected) == (2, 1)
+    assert counts.reasons[0].startswith(f"{'a' * 40}/1234567: refused by the database (")
+    assert set(Paper.objects.values_list("arxiv_id", flat=True)) == {"2401.00001", "2401.00003"}
