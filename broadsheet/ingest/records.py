@@ -1,7 +1,10 @@
 """The normalised paper record every source yields and `upsert` stores.
 
 Sources turn their format into PaperRecord (or raise Rejected with a reason); nothing past
-this point knows where a record came from.
+this point knows where a record came from. validate() is the one check every record of every
+source passes (upsert calls it): text the database can store (UTF-8, no lone surrogates, no
+NUL), lengths and integer ranges that fit the columns, dates and listing days within a window.
+A record that fails is rejected alone, with the reason; the rest of its batch is stored.
 """
 
 from __future__ import annotations
@@ -202,7 +205,10 @@ def _url(value: str, name: str) -> str:
 
 
 def validate(rec: PaperRecord) -> PaperRecord:
-    """Normalise a record in place and check it; raise Rejected with the reason."""
+    """Normalise a record in place and check every field; raise Rejected with the reason.
+
+    Whatever a source put in a field (the wrong type included) ends here as Rejected, never
+    as an error from the database."""
     if rec.validated:
         return rec
     _check_text(rec)
