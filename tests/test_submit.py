@@ -220,3 +220,15 @@ def test_submit_page_post_without_csrf_is_forbidden(member, db):
     c = Client(enforce_csrf_checks=True)
     c.force_login(member)
     assert c.post("/submit", {"paper": "2611.04321"}).status_code == 403
+
+
+def test_an_id_typed_with_fullwidth_digits_is_not_an_arxiv_id(client_member, fake_arxiv, settings):
+    """Python's \\d matches fullwidth digits: such an id reached arXiv as typed, arXiv answered
+    with its ASCII id, and looking the paper up by the typed one was a 500."""
+    settings.SUBMIT_MAX_AGE_DAYS = 10_000  # the recording's dates are fixed
+    fake_arxiv.answers = {"id_list=": (200, ATOM)}  # whatever id it is asked for
+    for text in ["２６１１.０４３２１", "https://arxiv.org/abs/2611.０4321v2", "2611.04321v２"]:
+        response = client_member.post("/submit", {"paper": text})
+        assert response.status_code == 400, text
+        assert "not an arXiv id" in response.content.decode()
+    assert not Paper.objects.exists()

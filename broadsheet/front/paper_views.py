@@ -24,7 +24,7 @@ from broadsheet.papers.moderation import is_moderator
 from broadsheet.papers.votes import RateLimited, toggle_upvote
 from broadsheet.search.context import related_papers
 
-_VERSIONED = re.compile(r"(.+)v\d+")
+_VERSIONED = re.compile(r"(.+)v[0-9]+")  # ASCII digits, as every arXiv id
 MAX_REF = 200
 
 

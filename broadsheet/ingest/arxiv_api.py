@@ -90,7 +90,7 @@ def parse_feed(body: bytes) -> Page:
     if len(entries) == 1 and _text(entries[0], "atom:title").strip() == "Error":
         raise SourceError(f"arXiv API error: {_text(entries[0], 'atom:summary').strip()}")
     total_text = _text(root, "opensearch:totalResults").strip()
-    page = Page(total=int(total_text) if total_text.isdigit() else None)
+    page = Page(total=int(total_text) if total_text.isascii() and total_text.isdigit() else None)
     for entry in entries:
         try:
             page.records.append(parse_entry(entry))

@@ -88,13 +88,17 @@ def parse_page(body: bytes) -> OaiPage:
     list_records = root.find("oai:ListRecords", NS)
     if list_records is None:
         raise SourceError("OAI-PMH response without ListRecords")
+    # A datestamp past tomorrow (UTC) is a broken record: taken as the newest, it would be
+    # where the next harvest starts, and that harvest would find nothing ever again.
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     for record in list_records.findall("oai:record", NS):
         stamp = _t(record, "oai:header/oai:datestamp")
         try:
             day = dt.date.fromisoformat(stamp[:10])
-            page.newest = max(page.newest or day, day)
         except ValueError:
-            pass
+            day = None
+        if day is not None and day <= latest:
+            page.newest = max(page.newest or day, day)
         try:
             page.records.append(parse_record(record))
         except Rejected as e:

@@ -32,6 +32,13 @@ def _when(text) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _local_day(when: dt.datetime | None) -> dt.date | None:
+    try:
+        return timezone.localdate(when) if when else None
+    except OverflowError:  # a time at the end of the calendar; validate() refuses it
+        return None
+
+
 def parse_item(item, day: dt.date | None, origin: str) -> PaperRecord:
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         raise Rejected(f"{origin}: not a daily-papers item")
@@ -57,7 +64,7 @@ def parse_item(item, day: dt.date | None, origin: str) -> PaperRecord:
         github_repo=text(paper.get("githubRepo")),
         project_url=text(paper.get("projectPage")),
         source_upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else None,
-        listing_day=day or (timezone.localdate(listed_at) if listed_at else None),
+        listing_day=day or _local_day(listed_at),
         listed_at=listed_at,
         listing_source=Listing.Source.HF,
         origin=f"{origin} {ident}",
@@ -74,8 +81,8 @@ def daily_pages(
         body = client.get(url, {**period, "p": p, "limit": PAGE_SIZE})
         try:
             items = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SourceError(f"{url}: not JSON ({e})") from None
+        except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, nesting, huge numbers
+            raise SourceError(f"{url}: not JSON ({type(e).__name__})") from None
         if not isinstance(items, list):
             raise SourceError(f"{url}: expected a list of papers")
         page = []

@@ -118,6 +118,12 @@ def read_jsonl(
         except json.JSONDecodeError as e:
             yield Rejected(f"{origin}: invalid JSON ({e.msg}, column {e.colno})")
             continue
+        except ValueError:  # a number of more than 4300 digits (Python's limit)
+            yield Rejected(f"{origin}: invalid JSON (a number too long to read)")
+            continue
+        except RecursionError:  # [[[[...]]]] nested deeper than Python's stack allows
+            yield Rejected(f"{origin}: invalid JSON (nested too deeply)")
+            continue
         try:
             rec = record_from_json(data, origin)
         except Rejected as e:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+# Digits are ASCII only ([0-9]): Python's \d also matches fullwidth and other digits, and an
+# id typed with them would reach arXiv as typed and come back as a different (ASCII) id.
 # New style: 0704.0001 to 2401.01234 (4 or 5 digits after the dot), optional version.
-_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v(\d+))?")
+_NEW = re.compile(r"([0-9]{4}\.[0-9]{4,5})(?:v([0-9]+))?")
 # Old style: archive(.subject)/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
-_OLD = re.compile(r"([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?")
+_OLD = re.compile(r"([a-z][a-z-]*(?:\.[A-Z]{2})?/[0-9]{7})(?:v([0-9]+))?")
 # What people paste: ids, abs/pdf URLs (any version, optional .pdf), "arXiv:" prefixes.
 _URL = re.compile(
     r"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(.+?)(?:\.pdf)?/?(?:[?#].*)?",

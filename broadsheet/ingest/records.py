@@ -1,7 +1,10 @@
 """The normalised paper record every source yields and `upsert` stores.
 
 Sources turn their format into PaperRecord (or raise Rejected with a reason); nothing past
-this point knows where a record came from.
+this point knows where a record came from. validate() is the one check every record of every
+source passes (upsert calls it): text the database can store (UTF-8, no lone surrogates, no
+NUL), lengths and integer ranges that fit the columns, dates and listing days within a window.
+A record that fails is rejected alone, with the reason; the rest of its batch is stored.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from broadsheet.ingest.normalise import clean_text, find_links, normalise_arxiv_id
+from broadsheet.papers.models import Listing
 
 # Bounds on what we store: a longer field is a broken or hostile record, not a paper.
 MAX_TITLE = 1000
@@ -22,7 +28,25 @@ MAX_CATEGORY = 32
 MAX_URL = 500
 MAX_COMMENT = 5000
 MAX_JOURNAL_REF = 1000
-_DOI = re.compile(r"10\.\d{4,9}/\S+")
+MAX_CATEGORIES = 100
+MAX_ARXIV_ID = 32  # the column's length; an old-style archive name is not bounded otherwise
+# Integer ranges the columns hold (PostgreSQL's smallint and integer; SQLite's 64 bits and
+# the sqlite3 driver are wider): a bigger figure is refused here, not by the database.
+MAX_ARXIV_VERSION = 32767
+MAX_COUNT = 2_147_483_647
+# Dates a paper may carry: from EARLIEST_DATE to a little past now (clocks and time zones
+# differ). Listing days: from arXiv's first year to tomorrow in the site's time zone; a far
+# future day would otherwise become the home page.
+EARLIEST_DATE = dt.datetime(1800, 1, 1, tzinfo=dt.UTC)
+FUTURE_SLACK = dt.timedelta(days=2)
+EARLIEST_LISTING_DAY = dt.date(1991, 1, 1)
+LISTING_DAYS_AHEAD = 1
+LISTING_SOURCES = frozenset(Listing.Source.values)
+_TEXT_FIELDS = (
+    "title", "abstract", "arxiv_id", "doi", "slug", "primary_category", "comment",
+    "journal_ref", "abs_url", "pdf_url", "project_url", "github_repo", "listing_source",
+)  # fmt: skip
+_DOI = re.compile(r"10\.[0-9]{4,9}/\S+")
 _HTTP_URL = re.compile(r"https?://[^\s/]+")
 _SLUG = re.compile(r"[-a-z0-9_]{1,120}")
 
@@ -75,7 +99,7 @@ class PaperRecord:
 
     def describe(self) -> str:
         where = f"{self.origin}: " if self.origin else ""
-        ident = self.arxiv_id or self.doi or self.slug or repr((self.title or "")[:60])
+        ident = self.arxiv_id or self.doi or self.slug or repr(str(self.title or "")[:60])
         return f"{where}{ident}"
 
     def to_json(self) -> dict:
@@ -87,12 +111,86 @@ class PaperRecord:
         return out
 
 
-def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
+def _aware(value: dt.datetime | None, name: str, latest: dt.datetime) -> dt.datetime | None:
+    """A date and time in UTC, within EARLIEST_DATE to `latest`."""
     if value is None:
         return None
+    if not isinstance(value, dt.datetime):
+        raise Rejected(f"{name} is not a date and time")
     if value.tzinfo is None:
         raise Rejected(f"{name} has no time zone")
-    return value.astimezone(dt.UTC)
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past the last datetime in UTC
+        raise Rejected(f"{name} is out of range") from None
+    if not EARLIEST_DATE <= value <= latest:
+        raise Rejected(
+            f"{name} {value:%Y-%m-%d} is not between {EARLIEST_DATE:%Y-%m-%d} and {latest:%Y-%m-%d}"
+        )
+    return value
+
+
+def _check_int(value: int | None, name: str, low: int, high: int) -> None:
+    if value is None:
+        return
+    if type(value) is not int:  # bool is an int too, and not a count
+        raise Rejected(f"{name} is not an integer")
+    if value < low == 0:
+        raise Rejected(f"negative {name}")
+    if not low <= value <= high:
+        # The value is not shown: a huge one cannot even be turned into text.
+        raise Rejected(f"{name} is out of range ({low} to {high})")
+
+
+def _check_text(rec: PaperRecord) -> None:
+    """Every text field is text the database stores: UTF-8 (no lone surrogates), no NUL."""
+    for name in ("authors", "categories"):
+        if not isinstance(getattr(rec, name), list):
+            raise Rejected(f"{name} is not a list")
+    try:
+        # One scan of all the text (the common case: clean), field by field only to say
+        # which one is not. The fields are spelled out: this runs for every record.
+        r = rec
+        text = "\n".join((
+            r.title or "", r.abstract or "", r.arxiv_id or "", r.doi or "", r.slug or "",
+            r.primary_category or "", r.comment or "", r.journal_ref or "", r.abs_url or "",
+            r.pdf_url or "", r.project_url or "", r.github_repo or "", r.listing_source or "",
+            *r.authors, *r.categories,
+        ))  # fmt: skip
+        if "\x00" not in text and (text.isascii() or _utf8(text)):
+            return
+    except TypeError:
+        pass
+    for name in _TEXT_FIELDS + ("authors", "categories"):
+        value = getattr(rec, name)
+        for item in value if isinstance(value, list) else [value or ""]:
+            if not isinstance(item, str):
+                raise Rejected(f"{name} is not text")
+            if "\x00" in item:
+                raise Rejected(f"{name} holds a NUL character")
+            if not _utf8(item):
+                raise Rejected(f"{name} holds a lone surrogate (not valid UTF-8)")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_listing(rec: PaperRecord, now: dt.datetime) -> None:
+    if rec.listing_source not in LISTING_SOURCES:
+        raise Rejected(f"unknown listing source {rec.listing_source[:30]!r}")
+    day = rec.listing_day
+    if day is None:
+        return
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise Rejected("listing day is not a date")
+    latest = timezone.localdate(now) + dt.timedelta(days=LISTING_DAYS_AHEAD)
+    if not EARLIEST_LISTING_DAY <= day <= latest:
+        raise Rejected(f"listing day {day} is not between {EARLIEST_LISTING_DAY} and {latest}")
 
 
 def _url(value: str, name: str) -> str:
@@ -107,9 +205,16 @@ def _url(value: str, name: str) -> str:
 
 
 def validate(rec: PaperRecord) -> PaperRecord:
-    """Normalise a record in place and check it; raise Rejected with the reason."""
+    """Normalise a record in place and check every field; raise Rejected with the reason.
+
+    Whatever a source put in a field (the wrong type included) ends here as Rejected, never
+    as an error from the database."""
     if rec.validated:
         return rec
+    _check_text(rec)
+    for name in ("hidden", "deleted"):
+        if type(getattr(rec, name)) is not bool:
+            raise Rejected(f"{name} is not true or false")
     rec.title = clean_text(rec.title)
     rec.abstract = clean_text(rec.abstract)
     if rec.deleted:
@@ -127,12 +232,13 @@ def validate(rec: PaperRecord) -> PaperRecord:
         raise Rejected(f"abstract longer than {MAX_ABSTRACT} characters")
     if rec.arxiv_id:
         arxiv_id, version = normalise_arxiv_id(rec.arxiv_id)
-        if arxiv_id is None:
+        if arxiv_id is None or len(arxiv_id) > MAX_ARXIV_ID:
             raise Rejected(f"invalid arXiv id {rec.arxiv_id[:60]!r}")
         rec.arxiv_id = arxiv_id
         rec.arxiv_version = rec.arxiv_version or version
     else:
         rec.arxiv_id = None
+    _check_int(rec.arxiv_version, "arXiv version", 1, MAX_ARXIV_VERSION)
     if rec.doi:
         rec.doi = rec.doi.strip()
         if len(rec.doi) > 255 or not _DOI.fullmatch(rec.doi):
@@ -156,6 +262,8 @@ def validate(rec: PaperRecord) -> PaperRecord:
     )
     if rec.primary_category and rec.primary_category not in rec.categories:
         rec.categories.insert(0, rec.primary_category)
+    if len(rec.categories) > MAX_CATEGORIES:
+        raise Rejected(f"more than {MAX_CATEGORIES} categories")
     if rec.categories and max(map(len, rec.categories)) > MAX_CATEGORY:
         raise Rejected(f"a category longer than {MAX_CATEGORY} characters")
     rec.comment = clean_text(rec.comment)
@@ -164,9 +272,11 @@ def validate(rec: PaperRecord) -> PaperRecord:
         raise Rejected(f"comment longer than {MAX_COMMENT} characters")
     if len(rec.journal_ref) > MAX_JOURNAL_REF:
         raise Rejected(f"journal ref longer than {MAX_JOURNAL_REF} characters")
-    rec.published_at = _aware(rec.published_at, "published date")
-    rec.updated_at = _aware(rec.updated_at, "updated date")
-    rec.listed_at = _aware(rec.listed_at, "listing time")
+    now = timezone.now()
+    rec.published_at = _aware(rec.published_at, "published date", now + FUTURE_SLACK)
+    rec.updated_at = _aware(rec.updated_at, "updated date", now + FUTURE_SLACK)
+    rec.listed_at = _aware(rec.listed_at, "listing time", now + FUTURE_SLACK)
+    _check_listing(rec, now)
     if rec.arxiv_id:
         rec.abs_url = rec.abs_url or f"https://arxiv.org/abs/{rec.arxiv_id}"
         rec.pdf_url = rec.pdf_url or f"https://arxiv.org/pdf/{rec.arxiv_id}"
@@ -176,8 +286,8 @@ def validate(rec: PaperRecord) -> PaperRecord:
         rec.project_url = rec.project_url or project
     for name in ("abs_url", "pdf_url", "project_url", "github_repo"):
         setattr(rec, name, _url(getattr(rec, name), name))
-    if rec.source_upvotes is not None and rec.source_upvotes < 0:
-        raise Rejected("negative upvote count")
+    _check_int(rec.author_count, "author count", 0, MAX_COUNT)
+    _check_int(rec.source_upvotes, "upvote count", 0, MAX_COUNT)
     rec.validated = True
     return rec
 
@@ -190,3 +300,7 @@ def checked(item: PaperRecord | Rejected) -> PaperRecord | Rejected:
         return validate(item)
     except Rejected as e:
         return Rejected(f"{item.describe()}: {e}")
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as e:
+        # A value of a kind validate() does not expect: refused like any bad value, so that
+        # one record never stops a batch.
+        return Rejected(f"{item.describe()}: unusable record ({type(e).__name__})")

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from broadsheet.ingest.records import PaperRecord, Rejected, checked
@@ -88,6 +88,8 @@ class Upserter:
         self.counts = Counts()
 
     def reject(self, reason: str) -> None:
+        # A reason quotes the record, which may hold what no terminal or log file takes.
+        reason = reason.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
         self.counts.rejected += 1
         if len(self.counts.reasons) < 1000:
             self.counts.reasons.append(reason)
@@ -113,13 +115,19 @@ class Upserter:
 
     def store_safely(self, records: list[PaperRecord]) -> None:
         """Store a batch; if it clashes with stored data (a slug or DOI already used by
-        another paper), store its records one by one and reject the ones that clash."""
+        another paper) or the database refuses a value, store its records one by one and
+        reject the ones it refuses."""
         try:
             self.store(records)
-        except IntegrityError:
+        except (IntegrityError, DataError) as e:
             self.author_ids.clear()  # ids cached during the rolled-back batch are gone
             if len(records) == 1:
-                self.reject(f"{records[0].describe()}: clashes with a stored paper (slug or DOI)")
+                why = (
+                    "clashes with a stored paper (slug or DOI)"
+                    if isinstance(e, IntegrityError)
+                    else f"refused by the database ({str(e).strip()[:200]})"
+                )
+                self.reject(f"{records[0].describe()}: {why}")
                 return
             for rec in records:
                 self.store_safely([rec])

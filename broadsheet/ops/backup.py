@@ -135,14 +135,47 @@ def _sqlite_is_empty(path: Path) -> bool:
         conn.close()
 
 
+def check_counts(manifest: dict, found: dict[str, int]) -> None:
+    """Every table of the backup holds the rows its manifest recorded."""
+    wrong = {t: (n, found.get(t)) for t, n in manifest["rows"].items() if found.get(t) != n}
+    if wrong:
+        raise BackupError(f"restored row counts differ from the backup's: {wrong}")
+
+
+def _remove_sqlite(path: Path) -> None:
+    for name in (path.name, f"{path.name}-journal", f"{path.name}-wal", f"{path.name}-shm"):
+        path.with_name(name).unlink(missing_ok=True)
+
+
 def restore_sqlite(src: Path, target: Path) -> dict:
+    """Copy the backup to a temporary file beside `target`, check its row counts, then move
+    it into place in one rename: a restore that fails leaves nothing behind, so a retry is
+    not refused and the site never opens an unchecked database."""
     manifest = read_manifest(src)
     if not _sqlite_is_empty(target):
         raise BackupError(
             f"{target} already holds a database; restore only into an empty data directory"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    _sqlite_copy(src / SQLITE_FILE, target)
+    temporary = target.with_name(f"{target.name}.restoring")
+    _remove_sqlite(temporary)  # what a killed restore left
+    try:
+        _sqlite_copy(src / SQLITE_FILE, temporary)
+        conn = sqlite3.connect(temporary)
+        try:
+            found = count_rows(conn.cursor(), sorted(manifest["rows"]))
+        finally:
+            conn.close()
+        check_counts(manifest, found)
+        # The empty target's own journal files must not be applied to the restored copy.
+        _remove_sqlite(target)
+        os.replace(temporary, target)
+    except sqlite3.Error as e:
+        _remove_sqlite(temporary)
+        raise BackupError(f"restore of {src} failed: {e}") from None
+    except BaseException:
+        _remove_sqlite(temporary)
+        raise
     return manifest
 
 
@@ -197,21 +230,54 @@ def backup_postgresql(db: dict, dest: Path) -> dict:
     return _write_manifest(dest, "postgresql", counts, migrations)
 
 
-def _pg_table_count(db: dict) -> int:
+def _pg_connect(db: dict, **kwargs):
     import psycopg
 
-    with psycopg.connect(
+    return psycopg.connect(
         dbname=db["NAME"], host=db.get("HOST") or None, port=db.get("PORT") or None,
-        user=db.get("USER") or None, password=db.get("PASSWORD") or None,
-    ) as conn:  # fmt: skip
-        return conn.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-        ).fetchone()[0]
+        user=db.get("USER") or None, password=db.get("PASSWORD") or None, **kwargs,
+    )  # fmt: skip
+
+
+# Relations of the current schema, by kind: tables, partitioned tables, views, materialized
+# views, sequences, foreign tables.
+_PG_RELATIONS = """
+    SELECT c.relname, c.relkind FROM pg_class c
+    WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+"""
+
+
+def _pg_relations(db: dict) -> dict[str, str]:
+    with _pg_connect(db) as conn:
+        return dict(conn.execute(_PG_RELATIONS).fetchall())
+
+
+def _pg_drop_new(db: dict, before: dict[str, str]) -> None:
+    """Drop the relations a failed restore created (the database had no tables before)."""
+    from psycopg import sql
+
+    kinds = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW",
+             "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}  # fmt: skip
+    with _pg_connect(db) as conn:
+        # Tables first: CASCADE takes their indexes, views and owned sequences with them.
+        for kind in ("r", "p", "f", "m", "v", "S"):
+            for name, found_kind in conn.execute(_PG_RELATIONS).fetchall():
+                if found_kind == kind and name not in before:
+                    conn.execute(
+                        sql.SQL("DROP {} IF EXISTS {} CASCADE").format(
+                            sql.SQL(kinds[kind]), sql.Identifier(name)
+                        )
+                    )
 
 
 def restore_postgresql(src: Path, db: dict) -> dict:
+    """pg_restore in one transaction (a failed one writes nothing), then the row counts
+    checked; if they differ, everything the restore created is dropped again, so a retry is
+    not refused and the site never serves an unchecked database."""
     manifest = read_manifest(src)
-    if _pg_table_count(db):
+    before = _pg_relations(db)
+    if any(kind in "rp" for kind in before.values()):
         raise BackupError(
             f"database {db['NAME']} already has tables; restore only into an empty one"
         )
@@ -221,6 +287,18 @@ def restore_postgresql(src: Path, db: dict) -> dict:
          "--single-transaction", *args, str(src / PG_FILE)],
         env,
     )  # fmt: skip
+    try:
+        import psycopg
+
+        with _pg_connect(db) as conn:
+            try:
+                found = count_rows(conn.cursor(), sorted(manifest["rows"]))
+            except psycopg.Error as e:
+                raise BackupError(f"restore of {src} failed: {e}") from None
+        check_counts(manifest, found)
+    except BaseException:
+        _pg_drop_new(db, before)
+        raise
     return manifest
 
 

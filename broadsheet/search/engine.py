@@ -49,10 +49,10 @@ MAX_LIMIT = 200
 
 _ARXIV = re.compile(
     r"(?:arxiv:\s*|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)?"
-    r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?",
+    r"([0-9]{4}\.[0-9]{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/[0-9]{7})(?:v[0-9]+)?(?:\.pdf)?",
     re.IGNORECASE,
 )
-_DOI = re.compile(r"(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
+_DOI = re.compile(r"(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.[0-9]{4,9}/\S+)", re.IGNORECASE)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 # Query embeddings run in these threads, beside the lexical search: a few, so concurrent
 # requests of one worker process each get one (onnxruntime sessions are thread-safe). Made

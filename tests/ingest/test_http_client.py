@@ -79,6 +79,15 @@ def test_retry_after_is_capped_by_max_wait(client, replay, fake_clock):
     assert fake_clock.sleeps == [600.0]
 
 
+def test_a_retry_after_of_non_ascii_digits_is_ignored_not_a_crash(client, replay, fake_clock):
+    # "²".isdigit() is True, and float("²") raises: such a header means "no Retry-After".
+    replay.script("/feed", Reply(503, b"", {"Retry-After": "\u00b2"}), ok("done"))
+
+    assert client.get(replay.url("/feed")) == b"done"
+
+    assert fake_clock.sleeps == [5.0]
+
+
 def test_429_without_retry_after_backs_off_exponentially(client, replay, fake_clock):
     replay.script("/feed", Reply(429), Reply(429), Reply(429), ok("done"))
 

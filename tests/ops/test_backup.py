@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from pathlib import Path
@@ -133,3 +134,54 @@ def test_backup_and_restore_commands_on_a_fresh_site(tmp_path):
     assert again.returncode == 1
     assert "restore only into an empty data directory" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def tamper(backup_dir: Path, table: str = "papers_paper", by: int = 1) -> dict:
+    """Make the manifest disagree with the copy it describes; returns the true manifest."""
+    manifest = json.loads((backup_dir / bk.MANIFEST).read_text())
+    wrong = {**manifest, "rows": {**manifest["rows"], table: manifest["rows"][table] + by}}
+    (backup_dir / bk.MANIFEST).write_text(json.dumps(wrong))
+    return manifest
+
+
+def test_a_restore_whose_row_counts_differ_leaves_nothing_and_can_be_retried_sqlite(
+    populated, tmp_path
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite mode (the PostgreSQL variant runs on the postgresql backend)")
+    bk.backup(tmp_path / "bk")
+    manifest = tamper(tmp_path / "bk")
+    target = tmp_path / "new-data" / "broadsheet.sqlite3"
+
+    with pytest.raises(bk.BackupError, match="row counts differ.*'papers_paper': \\(6, 5\\)"):
+        bk.restore_sqlite(tmp_path / "bk", target)
+
+    # Nothing the site would open, nothing left over beside it.
+    assert list((tmp_path / "new-data").iterdir()) == []
+    (tmp_path / "bk" / bk.MANIFEST).write_text(json.dumps(manifest))
+    bk.restore_sqlite(tmp_path / "bk", target)
+    restored = sqlite3.connect(target)
+    assert restored.execute("SELECT count(*) FROM papers_paper").fetchone()[0] == 5
+    restored.close()
+    assert sorted(p.name for p in (tmp_path / "new-data").iterdir()) == ["broadsheet.sqlite3"]
+
+
+def test_a_restore_whose_row_counts_differ_leaves_nothing_and_can_be_retried_postgresql(
+    populated, pg_tools, empty_pg_database, tmp_path
+):
+    bk.backup(tmp_path / "bk")
+    manifest = tamper(tmp_path / "bk", "papers_listing", by=-1)
+
+    with pytest.raises(bk.BackupError, match="row counts differ.*'papers_listing': \\(2, 3\\)"):
+        bk.restore_postgresql(tmp_path / "bk", empty_pg_database)
+
+    with pg_connect(empty_pg_database) as conn:
+        left = conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind IN ('r', 'p', 'v', 'm', 'S')"
+        ).fetchall()
+    assert left == []
+    (tmp_path / "bk" / bk.MANIFEST).write_text(json.dumps(manifest))
+    bk.restore_postgresql(tmp_path / "bk", empty_pg_database)
+    with pg_connect(empty_pg_database) as conn:
+        assert conn.execute("SELECT count(*) FROM papers_listing").fetchone()[0] == 3

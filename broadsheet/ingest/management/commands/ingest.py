@@ -67,8 +67,8 @@ class Command(BaseCommand):
         )
         period = hf.add_mutually_exclusive_group(required=True)
         period.add_argument("--date", type=_date)
-        period.add_argument("--week", type=_pattern(r"\d{4}-W\d{2}", "a week (YYYY-Www)"))
-        period.add_argument("--month", type=_pattern(r"\d{4}-\d{2}", "a month (YYYY-MM)"))
+        period.add_argument("--week", type=_pattern(r"[0-9]{4}-W[0-9]{2}", "a week (YYYY-Www)"))
+        period.add_argument("--month", type=_pattern(r"[0-9]{4}-[0-9]{2}", "a month (YYYY-MM)"))
         jsonl = sources.add_parser(
             "jsonl", help="a JSON Lines file in Broadsheet's format (docs/jsonl.md)"
         )

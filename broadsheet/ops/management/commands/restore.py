@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
-from broadsheet.ops.backup import BackupError, count_rows, restore
+from broadsheet.ops.backup import BackupError, restore
 from broadsheet.ops.migrate import migrate_locked
 
 
@@ -27,12 +26,9 @@ class Command(BaseCommand):
             manifest = restore(Path(path))
         except BackupError as e:
             raise CommandError(str(e)) from None
-        with connection.cursor() as cursor:
-            found = count_rows(cursor, sorted(manifest["rows"]))
-        wrong = {t: (n, found[t]) for t, n in manifest["rows"].items() if found[t] != n}
-        if wrong:
-            raise CommandError(f"restored row counts differ from the backup's: {wrong}")
-        self.stdout.write(f"Restored {sum(found.values())} rows in {len(found)} tables from {path}")
+        # restore() checked every table's row count before the database took its place.
+        rows = manifest["rows"]
+        self.stdout.write(f"Restored {sum(rows.values())} rows in {len(rows)} tables from {path}")
         migrate_locked(verbosity=0)
         from broadsheet.search.indexing import reindex
 
