@@ -26,6 +26,8 @@ def signup(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""
+    if not next_url.startswith(("/", "http://", "https://")):  # else redirect() takes a view name
+        next_url = ""
     if request.method == "POST":
         form = SignupForm(request.POST)
         if form.is_valid():

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 from broadsheet.api.callers import ApiError, identify
 from broadsheet.api.hf_format import hf_listing_item, hf_paper_detail, hf_search_item
 from broadsheet.api.loaders import get_paper, papers_in_order
-from broadsheet.api.search import MAX_QUERY, search_papers
+from broadsheet.api.search import MAX_QUERY, cost_error, search_papers
 from broadsheet.front.pages import parse_day, parse_month, parse_week
 from broadsheet.papers.models import Listing
 
@@ -123,6 +123,8 @@ def search(request: HttpRequest) -> JsonResponse:
     if len(query) > MAX_QUERY:
         raise ApiError(f"`q` is longer than {MAX_QUERY} characters.")
     limit = _int_param(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
+    if problem := cost_error(query):
+        raise ApiError(problem)
     results = search_papers(query, limit=limit)
     papers = papers_in_order(hit.paper.pk for hit in results.hits)
     return JsonResponse([hf_search_item(p) for p in papers], safe=False)

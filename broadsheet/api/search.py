@@ -42,6 +42,16 @@ def _engine() -> Callable | None:
     return search
 
 
+def cost_error(query: str) -> str | None:
+    """Why an API refuses `query` (past a bound of one query's cost), or None. The search
+    page runs such a query cut to the bounds, with a notice; an API client gets a 400."""
+    try:
+        from broadsheet.search.query import cost_error as engine_cost_error
+    except ImportError:
+        return None
+    return engine_cost_error(query.replace("\x00", "")[:MAX_QUERY])
+
+
 def category_q(category: str, field: str = "") -> Q:
     """Papers in an arXiv category (`cs.CL`, `hep-th`) or in any category of an archive
     (`cs` matches cs.CL, cs.LG, ...).

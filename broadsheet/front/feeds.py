@@ -5,6 +5,10 @@
     /feeds/category/cs.CL.rss (or an archive: /feeds/category/cs.atom)
     /feeds/search.rss?q=...
 
+An item's description is HTML in both formats (RSS <description>, Atom <summary type="html">),
+so the abstract is HTML-escaped before the XML writer escapes it again: a reader shows an
+ingested `<img src=x>` as those characters, and `a<b` intact.
+
 Item ids are the paper's URL, so an item keeps its id across feeds and refreshes. Responses
 carry Cache-Control max-age, Last-Modified (the newest item) and an ETag of the body, so feed
 readers polling every few minutes mostly get 304s.
@@ -26,6 +30,7 @@ from django.urls import path, re_path
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
 
 from broadsheet.api.search import MAX_QUERY, category_q, search_papers
 from broadsheet.lib import limits
@@ -56,7 +61,8 @@ class PaperFeed(Feed):
         return xml_text(self._paper(item).title)
 
     def item_description(self, item) -> str:
-        return xml_text(self._paper(item).abstract)
+        # HTML the reader renders: the abstract as text in it (see the module docstring).
+        return escape(xml_text(self._paper(item).abstract))
 
     def item_link(self, item) -> str:
         return self._paper(item).get_absolute_url()

@@ -94,9 +94,10 @@ def _wants_json(request) -> bool:
 
 
 def _back(request, paper: Paper) -> str:
-    """Where to return after a form POST: the page it came from, if it is ours."""
+    """Where to return after a form POST: the page it came from, if it is ours. Only a path
+    or a URL: redirect() would look any other word up as a view name (a 500 when none)."""
     target = request.POST.get("next") or request.headers.get("Referer", "")
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith(("/", "http://", "https://")) and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

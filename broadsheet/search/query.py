@@ -11,7 +11,12 @@ or PostgreSQL's to_tsquery unquoted.
 
 Anything else is words. Parsing never fails: a stray quote runs to the end, unknown
 `field:` prefixes are words, a token with no letter or digit is dropped, a bad date is
-ignored with a notice.
+ignored with a notice, a date past the calendar's ends is moved inside it.
+
+The cost of one query is bounded: at most MAX_TERMS words or phrases, MAX_OR_BRANCHES
+alternatives in one OR chain and MAX_AUTHORS `author:` filters (each is a substring scan of
+author lists). Past a bound the rest is dropped and `Query.limits` says so; the search page
+shows it as a notice, and the APIs refuse the query with a 400 (`cost_error`).
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from broadsheet.search.results import Filters
+from broadsheet.search.results import Filters, clamp_day
 
 MAX_QUERY = 250
 MAX_TERMS = 32  # more words than this add nothing to ranking and only cost time
+MAX_OR_BRANCHES = 8  # alternatives of one OR chain
+MAX_AUTHORS = 3  # author: filters; each one scans the author lists of every candidate
 
 _TOKEN = re.compile(
     r"""
@@ -75,6 +82,7 @@ class Query:
     filters: Filters = field(default_factory=Filters)
     notices: list[str] = field(default_factory=list)
     text: str = ""  # the query as searched, after cleaning and cutting
+    limits: list[str] = field(default_factory=list)  # the bounds it went past (also notices)
 
     @property
     def positive(self) -> bool:
@@ -114,6 +122,7 @@ class Query:
             filters=self.filters,
             notices=self.notices,
             text=self.text,
+            limits=self.limits,
         )
 
 
@@ -127,12 +136,12 @@ def _date(value: str, end: bool) -> dt.date | None:
     try:
         parts = [int(p) for p in value.split("-")]
         if len(parts) == 1:
-            return dt.date(parts[0], 12, 31) if end else dt.date(parts[0], 1, 1)
+            return clamp_day(dt.date(parts[0], 12, 31) if end else dt.date(parts[0], 1, 1))
         if len(parts) == 2:
             last = calendar.monthrange(parts[0], parts[1])[1]
-            return dt.date(parts[0], parts[1], last if end else 1)
+            return clamp_day(dt.date(parts[0], parts[1], last if end else 1))
         if len(parts) == 3:
-            return dt.date(*parts)
+            return clamp_day(dt.date(*parts))
     except (ValueError, OverflowError):
         pass
     return None
@@ -157,6 +166,7 @@ def parse(text: str) -> Query:
     pending_or = False
     negate_next = False
     n_terms = 0
+    over: set[str] = set()  # the bounds passed, by name, each told once
     for m in _TOKEN.finditer(text):
         neg = bool(m["neg"]) or negate_next
         negate_next = False
@@ -191,26 +201,47 @@ def parse(text: str) -> Query:
                 q.notices.append(f"Ignored cat:{value[:20]} (not an arXiv category).")
             continue
         if name == "author":
-            if words_of(value):
+            if len(authors) >= MAX_AUTHORS:
+                over.add("authors")
+            elif words_of(value):
                 authors.append(value[:100])
             continue
         if not words_of(value):
             pending_or = False
             continue  # nothing searchable: punctuation, emoji, a lone quote
         if n_terms >= MAX_TERMS:
+            over.add("terms")
             continue
-        n_terms += 1
         term = Term(value, phrase=quoted is not None and len(words_of(value)) > 1,
                     title_only=name == "title")  # fmt: skip
         if neg:
             q.excluded.append(term)
             pending_or = False
         elif pending_or and q.clauses:
-            q.clauses[-1].append(term)
             pending_or = False
+            if len(q.clauses[-1]) >= MAX_OR_BRANCHES:
+                over.add("branches")
+                continue
+            q.clauses[-1].append(term)
         else:
             q.clauses.append([term])
+        n_terms += 1
     if after and before and after > before:
         q.notices.append("The date range is empty: after: is later than before:.")
     q.filters = Filters(after=after, before=before, category=category, authors=tuple(authors))
+    q.limits = [message for name, message in _LIMITS.items() if name in over]
+    q.notices += q.limits
     return q
+
+
+_LIMITS = {
+    "terms": f"Only the first {MAX_TERMS} words and phrases were searched for.",
+    "branches": f"Only the first {MAX_OR_BRANCHES} alternatives of an OR were searched for.",
+    "authors": f"Only the first {MAX_AUTHORS} author: filters were applied.",
+}
+
+
+def cost_error(text: str) -> str | None:
+    """Why the APIs refuse this query (it goes past a bound of one query's cost), or None."""
+    limits = parse(text).limits
+    return " ".join(limits) or None

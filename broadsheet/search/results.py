@@ -11,6 +11,16 @@ from broadsheet.papers.models import Paper
 TITLE, ABSTRACT, AUTHOR = "title", "abstract", "author"
 MEANING, ID, FUZZY = "meaning", "id", "fuzzy"
 
+# The days a filter can name. Beyond them a bound is no bound for any paper, and the day after
+# 9999-12-31 (an inclusive `before:`) or a time zone's offset near year 1 overflows datetime.
+FIRST_DAY = dt.date(1000, 1, 1)
+LAST_DAY = dt.date(9000, 12, 31)
+
+
+def clamp_day(day: dt.date | None) -> dt.date | None:
+    """`day` moved into FIRST_DAY..LAST_DAY (None stays None)."""
+    return None if day is None else min(max(day, FIRST_DAY), LAST_DAY)
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -22,6 +32,11 @@ class Filters:
     before: dt.date | None = None
     category: str | None = None
     authors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Every way in (query syntax, the form, the APIs) ends here: clamp once for all.
+        object.__setattr__(self, "after", clamp_day(self.after))
+        object.__setattr__(self, "before", clamp_day(self.before))
 
     def merged(self, other: Filters) -> Filters:
         """These filters narrowed by `other` (query syntax on top of form fields)."""

@@ -47,6 +47,10 @@ class Writer(_Bearer):
         caller = _member(request)
         if caller.token is not None and not caller.token.can_write:
             raise Forbidden("This token has read scope; create a write-scope token to change data.")
+        if caller.is_session:
+            # Django's CSRF check reads request.POST, which consumes a multipart body as a
+            # stream; read the body first so the JSON parser can still get it (else a 500).
+            request.body  # noqa: B018
         if caller.is_session and check_csrf(request) is not None:
             raise Forbidden("CSRF check failed: send the X-CSRFToken header with a session.")
         return caller

@@ -10,6 +10,7 @@ from broadsheet.api.callers import ApiError
 from broadsheet.api.loaders import get_paper, papers_for_output, papers_in_order
 from broadsheet.api.search import (
     category_q,
+    cost_error,
     published_between,
     related_papers,
     search_papers,
@@ -59,7 +60,12 @@ def list_papers(request: HttpRequest, response: HttpResponse, filters: Query[Pap
 
 @router.get("/search", response={200: SearchPage, **ERRORS}, auth=READ)
 def search(request: HttpRequest, response: HttpResponse, params: Query[SearchParams]):
-    """Search the corpus (hybrid lexical + semantic when the search app is installed)."""
+    """Search the corpus (hybrid lexical + semantic when the search app is installed).
+
+    A query past the bounds of one query's cost (too many words, OR alternatives or
+    `author:` filters) is refused with a 400 that names the bound."""
+    if problem := cost_error(params.q):
+        raise ApiError(problem)
     results = search_papers(
         params.q,
         limit=params.limit,

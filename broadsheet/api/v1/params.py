@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from broadsheet.api.search import MAX_QUERY
 from broadsheet.api.v1.pagination import MAX_OFFSET
@@ -23,7 +23,17 @@ def _iso_date_only(value: object) -> object:
     return value
 
 
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+# Days past the calendar's ends (9999-12-31) are moved inside it: an inclusive bound there
+# overflows datetime when it becomes the next midnight.
+FIRST_DAY = dt.date(1000, 1, 1)
+LAST_DAY = dt.date(9000, 12, 31)
+
+
+def _clamped(day: dt.date) -> dt.date:
+    return min(max(day, FIRST_DAY), LAST_DAY)
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only), AfterValidator(_clamped)]
 CATEGORY = r"^[A-Za-z][A-Za-z0-9.\-]{0,31}$"
 
 
