@@ -1,0 +1,284 @@
+"""Spelling correction against the words of the papers as they are written.
+
+The vocabulary is every word of the papers' titles and abstracts, lower-cased, as it occurs
+("segmentation", "autoencoders"; not the stems the lexical indexes hold, which a typed word
+cannot be compared with), with how many papers hold it (search_word). The same tables and
+code serve SQLite and PostgreSQL.
+
+- Counting: a search document whose text is new or changed has no `words_counted_at`;
+  `count_pending()` adds its words and stamps it. `index_papers` counts right away, except
+  inside a bulk change (an import), where it is left to `broadsheet embed` (which the
+  worker runs after each ingest): counting costs ~40-70 us a paper, a tenth of an import.
+  `broadsheet reindex` counts everything afresh (the only way words of deleted papers and
+  of replaced abstracts leave the counts).
+- Correcting: each process holds the MAX_WORDS most common words, grouped by length, and
+  reloads them when the token in search_spelling changed. A typed word that is absent from
+  the vocabulary, or very rare beside a much more common neighbour, is replaced by the
+  vocabulary word nearest in optimal-string-alignment distance (Damerau-Levenshtein with
+  adjacent transpositions; at most 1 edit for words of up to 5 letters, 2 beyond), the more
+  common one among equally near. rapidfuzz computes the distances (bit-parallel, in C++,
+  stopping at the cut-off) over the words of lengths within reach only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from broadsheet.search.backends.base import in_list
+
+MIN_LENGTH = 4  # shorter words are not corrected: too many neighbours
+MAX_LENGTH = 40  # longer "words" are formulas, URLs or noise (and the column's size)
+MAX_WORDS = 500_000  # the most common words held in memory as candidates
+RARE_DOCS = 3  # a word in at most this many papers may still be a typo...
+RARE_RATIO = 20  # ...if a neighbour is in at least this many times as many
+COUNT_BATCH = 5000  # papers counted per transaction
+
+_WORD = re.compile(r"[^\W_]+")
+_local = threading.local()
+
+
+def surface_words(text: str) -> set[str]:
+    """The distinct words of a text as the vocabulary holds them: lower-case runs of
+    letters and digits (how query.words_of splits a query), not numbers alone."""
+    return {w for w in _WORD.findall(text.lower()) if len(w) <= MAX_LENGTH and not w.isdigit()}
+
+
+# Counting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Deferred:
+    ids: list[int] = field(default_factory=list)
+    too_many: bool = False
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Within this block (a bulk change: an import) indexed papers are counted when it
+    ends, if they are few (at most COUNT_BATCH); a large run's are left to
+    `count_pending()` in `broadsheet embed`, which the worker runs after each ingest."""
+    if getattr(_local, "run", None) is not None:
+        yield
+        return
+    run = _local.run = _Deferred()
+    try:
+        yield
+    finally:
+        _local.run = None
+    if run.ids and not run.too_many:
+        count_pending(run.ids)
+
+
+def count_or_defer(paper_ids: Sequence[int]) -> None:
+    """Count the words of these just-indexed papers now, or within deferred() later."""
+    run: _Deferred | None = getattr(_local, "run", None)
+    if run is None:
+        count_pending(paper_ids)
+    elif not run.too_many:
+        run.ids.extend(paper_ids)
+        if len(run.ids) > COUNT_BATCH:
+            run.ids, run.too_many = [], True
+
+
+def count_pending(paper_ids: Sequence[int] | None = None) -> int:
+    """Add the words of the documents not yet counted (of these papers, or all) to the
+    vocabulary, a batch per transaction; returns how many documents were counted."""
+    done, last = 0, -1
+    among = f" AND d.paper_id IN {in_list(paper_ids)}" if paper_ids is not None else ""
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT d.paper_id, d.text_hash, p.title, p.abstract FROM search_document d "
+                    "JOIN papers_paper p ON p.id = d.paper_id WHERE d.words_counted_at IS NULL "
+                    f"AND d.paper_id > %s{among} ORDER BY d.paper_id LIMIT %s",
+                    [last, COUNT_BATCH],
+                )
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            counts: Counter[str] = Counter()
+            for _, _, title, abstract in rows:
+                counts.update(surface_words(f"{title or ''} {abstract or ''}"))
+            _add(counts)
+            with connection.cursor() as cursor:
+                # Only texts still as read: one changed meanwhile waits for the next count.
+                cursor.executemany(
+                    "UPDATE search_document SET words_counted_at = %s "
+                    "WHERE paper_id = %s AND text_hash = %s",
+                    [(timezone.now(), pid, text_hash) for pid, text_hash, _, _ in rows],
+                )
+        done += len(rows)
+        last = rows[-1][0]
+    return done
+
+
+def _add(counts: Counter[str]) -> None:
+    """Add these document counts to search_word (one statement), and mark the change."""
+    if not counts:
+        return
+    words = sorted(counts)  # one order for every writer: no deadlock on shared words
+    upsert = "ON CONFLICT (word) DO UPDATE SET docs = search_word.docs + excluded.docs"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO search_word (word, docs) "
+                f"SELECT * FROM unnest(%s::text[], %s::int[]) {upsert}",
+                [words, [counts[w] for w in words]],
+            )
+        else:
+            # WHERE: SQLite's parser needs one before an upsert clause after a SELECT.
+            cursor.execute(
+                "INSERT INTO search_word (word, docs) SELECT key, value FROM json_each(%s) "
+                f"WHERE 1 = 1 {upsert}",
+                [json.dumps({w: counts[w] for w in words})],
+            )
+        cursor.execute(
+            "INSERT INTO search_spelling (id, token) VALUES (1, %s) "
+            "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+            [uuid.uuid4().hex],
+        )
+
+
+def recount() -> int:
+    """Empty the vocabulary and count every document again (`broadsheet reindex`)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM search_word")
+        cursor.execute("UPDATE search_document SET words_counted_at = NULL")
+        cursor.execute(
+            "INSERT INTO search_spelling (id, token) VALUES (1, %s) "
+            "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+            [uuid.uuid4().hex],
+        )
+    return count_pending()
+
+
+# Correcting -------------------------------------------------------------------------------
+
+
+@dataclass
+class Vocabulary:
+    """Words by length, each length's words with their document counts, most common first."""
+
+    by_length: dict[int, tuple[list[str], list[int]]]
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, int]]) -> Vocabulary:
+        by_length: dict[int, tuple[list[str], list[int]]] = {}
+        for word, docs in rows:
+            words, counts = by_length.setdefault(len(word), ([], []))
+            words.append(word)
+            counts.append(docs)
+        return cls(by_length)
+
+    def __len__(self) -> int:
+        return sum(len(words) for words, _ in self.by_length.values())
+
+    def nearest(self, word: str) -> tuple[str, int] | None:
+        """The closest word within reach of `word` and its count, preferring the nearer,
+        then the more common; None when none is near enough."""
+        reach = max_edits(word)
+        best: tuple[int, int, str] | None = None  # (distance, -docs, word)
+        for length in range(len(word) - reach, len(word) + reach + 1):
+            words, counts = self.by_length.get(length, ((), ()))
+            if not words:
+                continue
+            found = process.extract(
+                word, words, scorer=OSA.distance, score_cutoff=reach, limit=None
+            )
+            for candidate, distance, i in found:
+                if candidate == word:
+                    continue
+                key = (int(distance), -counts[i], candidate)
+                if best is None or key < best:
+                    best = key
+        return (best[2], -best[1]) if best else None
+
+
+def max_edits(word: str) -> int:
+    return 1 if len(word) <= 5 else 2
+
+
+_cache: tuple[str, Vocabulary] | None = None
+_cache_lock = threading.Lock()
+
+
+def _token() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT token FROM search_spelling WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def vocabulary() -> Vocabulary:
+    """This database's vocabulary (its MAX_WORDS most common words), loaded once per change
+    of the vocabulary in each process."""
+    global _cache
+    token = _token()
+    if token is None:
+        return Vocabulary({})
+    cached = _cache
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    with _cache_lock:
+        if _cache is not None and _cache[0] == token:
+            return _cache[1]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT word, docs FROM search_word WHERE docs > 0 "
+                "ORDER BY docs DESC, word LIMIT %s",
+                [MAX_WORDS],
+            )
+            loaded = Vocabulary.of(cursor.fetchall())
+        _cache = (token, loaded)
+        return loaded
+
+
+def _counts(words: list[str]) -> dict[str, int]:
+    """How many papers hold each of these words (0 for one the vocabulary lacks)."""
+    if not words:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT word, docs FROM search_word WHERE word IN ({', '.join(['%s'] * len(words))})",
+            words,
+        )
+        found = dict(cursor.fetchall())
+    return {w: found.get(w, 0) for w in words}
+
+
+def correctable(word: str) -> bool:
+    return len(word) >= MIN_LENGTH and len(word) <= MAX_LENGTH and word.isalpha()
+
+
+def corrections(words: Iterable[str]) -> dict[str, str]:
+    """Typed word -> the vocabulary word meant, for the words that look misspelt: absent
+    from the papers, or in at most RARE_DOCS of them while a neighbour is in RARE_RATIO
+    times as many."""
+    wanted = [w for w in dict.fromkeys(w.lower() for w in words) if correctable(w)]
+    counts = _counts(wanted)
+    suspects = [w for w in wanted if counts[w] <= RARE_DOCS]
+    if not suspects:
+        return {}
+    vocab = vocabulary()
+    out = {}
+    for word in suspects:
+        found = vocab.nearest(word)
+        if found is None:
+            continue
+        candidate, docs = found
+        if counts[word] == 0 or docs >= RARE_RATIO * counts[word]:
+            out[word] = candidate
+    return out
