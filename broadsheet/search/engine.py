@@ -191,7 +191,7 @@ def _search(
     fuzzy_ids: set[int] = set()
     words_query = parsed
     if len(lexical) < FEW and parsed.plain_words and mode != "semantic":
-        fixes = spelling.corrections(parsed.plain_words)
+        fixes = spelling.corrections(parsed.plain_words, matched=bool(lexical))
         if fixes:
             corrected = parsed.with_words_replaced(fixes)
             found, found_total = backend.lexical_counted(corrected, filters, depth, COUNT_CAP)

@@ -281,13 +281,16 @@ def correctable(word: str) -> bool:
     return len(word) >= MIN_LENGTH and len(word) <= MAX_LENGTH and word.isalpha()
 
 
-def corrections(words: Iterable[str]) -> dict[str, str]:
+def corrections(words: Iterable[str], matched: bool = False) -> dict[str, str]:
     """Typed word -> the vocabulary word meant, for the words that look misspelt: absent
     from the papers, or in at most RARE_DOCS of them while a neighbour is in RARE_RATIO
-    times as many."""
+    times as many. `matched`: the words as typed found some papers; then a word no title or
+    abstract holds found them as an author's name (or another form of a word) and is left
+    alone."""
     wanted = [w for w in dict.fromkeys(w.lower() for w in words) if correctable(w)]
     counts = _counts(wanted)
-    suspects = [w for w in wanted if counts[w] <= RARE_DOCS]
+    lowest = 1 if matched else 0
+    suspects = [w for w in wanted if lowest <= counts[w] <= RARE_DOCS]
     if not suspects:
         return {}
     vocab = vocabulary()

@@ -151,6 +151,15 @@ def test_a_rare_misspelling_in_a_paper_does_not_hide_the_word_meant(db, index):
     assert set(right) <= set(found) and found[-1] == typo  # the exact match still there
 
 
+def test_a_rare_name_that_found_its_papers_is_left_alone(db, index):
+    author = make_paper("Protein folding", authors=["Maria Atension"])
+    others = [make_paper(f"Attention heads, part {i}") for i in range(25)]
+    index(author, *others, embed=False)
+    result = search("atension", mode="lexical")
+    assert [h.paper for h in result.hits] == [author]
+    assert result.corrected is None and not result.notices
+
+
 def test_the_vocabulary_follows_new_and_changed_papers(db, index):
     paper = make_paper("Holographic tensor networks")
     index(paper, embed=False)
