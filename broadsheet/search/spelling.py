@@ -95,18 +95,20 @@ def count_or_defer(paper_ids: Sequence[int]) -> None:
             run.ids, run.too_many = [], True
 
 
-def count_pending(paper_ids: Sequence[int] | None = None) -> int:
-    """Add the words of the documents not yet counted (of these papers, or all) to the
-    vocabulary, a batch per transaction; returns how many documents were counted."""
+def count_pending(paper_ids: Sequence[int] | None = None, everything: bool = False) -> int:
+    """Add the words of the documents not yet counted (of these papers, or all; with
+    `everything` of every document) to the vocabulary, a batch per transaction; returns
+    how many documents were counted."""
     done, last = 0, -1
     among = f" AND d.paper_id IN {in_list(paper_ids)}" if paper_ids is not None else ""
+    pending = "" if everything else " AND d.words_counted_at IS NULL"
     while True:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT d.paper_id, d.text_hash, p.title, p.abstract FROM search_document d "
-                    "JOIN papers_paper p ON p.id = d.paper_id WHERE d.words_counted_at IS NULL "
-                    f"AND d.paper_id > %s{among} ORDER BY d.paper_id LIMIT %s",
+                    f"JOIN papers_paper p ON p.id = d.paper_id WHERE d.paper_id > %s{pending}"
+                    f"{among} ORDER BY d.paper_id LIMIT %s",
                     [last, COUNT_BATCH],
                 )
                 rows = cursor.fetchall()
@@ -118,9 +120,10 @@ def count_pending(paper_ids: Sequence[int] | None = None) -> int:
             _add(counts)
             with connection.cursor() as cursor:
                 # Only texts still as read: one changed meanwhile waits for the next count.
+                # A document stamped already is not written again (a recount).
                 cursor.executemany(
                     "UPDATE search_document SET words_counted_at = %s "
-                    "WHERE paper_id = %s AND text_hash = %s",
+                    "WHERE paper_id = %s AND text_hash = %s AND words_counted_at IS NULL",
                     [(timezone.now(), pid, text_hash) for pid, text_hash, _, _ in rows],
                 )
         done += len(rows)
@@ -148,24 +151,25 @@ def _add(counts: Counter[str]) -> None:
                 f"WHERE 1 = 1 {upsert}",
                 [json.dumps({w: counts[w] for w in words})],
             )
-        cursor.execute(
-            "INSERT INTO search_spelling (id, token) VALUES (1, %s) "
-            "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
-            [uuid.uuid4().hex],
-        )
+        _new_token(cursor)
 
 
 def recount() -> int:
-    """Empty the vocabulary and count every document again (`broadsheet reindex`)."""
+    """Empty the vocabulary and count every document again (`broadsheet reindex`). Not
+    one transaction: searches meanwhile see a vocabulary still filling up, for a while
+    correcting less."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_word")
-        cursor.execute("UPDATE search_document SET words_counted_at = NULL")
-        cursor.execute(
-            "INSERT INTO search_spelling (id, token) VALUES (1, %s) "
-            "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
-            [uuid.uuid4().hex],
-        )
-    return count_pending()
+        _new_token(cursor)
+    return count_pending(everything=True)
+
+
+def _new_token(cursor) -> None:
+    cursor.execute(
+        "INSERT INTO search_spelling (id, token) VALUES (1, %s) "
+        "ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+        [uuid.uuid4().hex],
+    )
 
 
 # Correcting -------------------------------------------------------------------------------
