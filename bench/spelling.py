@@ -119,7 +119,7 @@ def main() -> None:
 
     rng = random.Random(7)
     counts = Counter({w: n * 200 for w, n in real.items()})  # 1,000 papers scaled to 1M
-    pool = list(real)
+    pool = sorted(real)  # the same vocabulary every run
     while len(counts) < args.words:
         a = rng.choice(pool)
         word = mutate(a, rng) if rng.random() < 0.7 else a + rng.choice(pool)
@@ -149,7 +149,7 @@ def main() -> None:
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
     print(f"loading the {len(vocab):,} most common words: {load:.2f} s, peak RSS +{grown:.0f} MB")
 
-    full, nearest, right = [], [], 0
+    full, nearest, right, wrong = [], [], 0, {}
     for typo, meant in typos.items():
         start = time.perf_counter()
         fixed = spelling.corrections([typo])
@@ -157,12 +157,17 @@ def main() -> None:
         start = time.perf_counter()
         vocab.nearest(typo)
         nearest.append(time.perf_counter() - start)
-        right += fixed.get(typo) == meant
+        if fixed.get(typo) == meant:
+            right += 1
+        else:
+            wrong[typo] = fixed.get(typo)
     print(
         f"one correction: p50 {statistics.median(full) * 1e3:.2f} ms, p99 "
         f"{pct(full, 0.99) * 1e3:.2f} ms (candidate search alone: p50 "
         f"{statistics.median(nearest) * 1e3:.2f} ms); right: {right}/{len(typos)}"
     )
+    if wrong:
+        print(f"  corrected otherwise (the generated words hold near neighbours): {wrong}")
 
     words = [w for by_first in vocab.buckets.values() for ws, _ in by_first.values() for w in ws]
     unbucketed = []
