@@ -19,7 +19,8 @@ code serve SQLite and PostgreSQL.
   (Damerau-Levenshtein with adjacent transpositions; at most 1 edit for words of up to 5
   letters, 2 beyond), the more common one among equally near. rapidfuzz computes the
   distances (bit-parallel, in C++, stopping at the cut-off) over the words of lengths
-  within reach only, those with the typed word's first letter first. bench/spelling.py
+  within reach only, those with the typed word's first letter first. Failing any, the
+  most common longer word whose start is one edit away ("built": building). bench/spelling.py
   measures it at a vocabulary of 1M words.
 """
 
@@ -209,7 +210,27 @@ class Vocabulary:
             other = self._best(word, limit, lambda first: first != word[0])
             if other is not None:
                 best = other
+        if best is None:
+            best = self._completion(word)
         return (best[2], -best[1]) if best else None
+
+    def _completion(self, word: str) -> tuple[int, int, str] | None:
+        """Failing a near word, the most common longer word whose start is at most one edit
+        from `word` (an irregular form, "built" for building, or a word half typed)."""
+        best = None
+        for length, by_first in self.buckets.items():
+            if length <= len(word) + max_edits(word):
+                continue
+            words, counts = by_first.get(word[0], ((), ()))
+            if not words:
+                continue
+            starts = [w[: len(word)] for w in words]
+            found = process.extract(word, starts, scorer=OSA.distance, score_cutoff=1, limit=None)
+            for _, distance, i in found:
+                key = (int(distance), -counts[i], words[i])
+                if best is None or key < best:
+                    best = key
+        return best
 
     def _best(self, word: str, reach: int, starts) -> tuple[int, int, str] | None:
         """(distance, -count, word) of the best candidate in the buckets of lengths within

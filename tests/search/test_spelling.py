@@ -151,6 +151,18 @@ def test_a_rare_misspelling_in_a_paper_does_not_hide_the_word_meant(db, index):
     assert set(right) <= set(found) and found[-1] == typo  # the exact match still there
 
 
+def test_a_word_with_no_near_neighbour_is_completed(db, index):
+    paper = make_paper("Building causal models from language models")
+    index(paper, embed=False)
+    assert spelling.corrections(["built", "languag"]) == {
+        "built": "building",
+        "languag": "language",  # one letter short: a near word, not a completion
+    }
+    result = search("causal models built from language models", mode="lexical")
+    assert result.corrected == "causal models building from language models"
+    assert [h.paper for h in result.hits] == [paper]
+
+
 def test_a_rare_name_that_found_its_papers_is_left_alone(db, index):
     author = make_paper("Protein folding", authors=["Maria Atension"])
     others = [make_paper(f"Attention heads, part {i}") for i in range(25)]
@@ -191,3 +203,9 @@ def test_a_small_import_is_counted_when_it_ends(db):
         index_papers([paper.pk])
         assert spelling.corrections(["tropcal"]) == {}
     assert spelling.corrections(["tropcal"]) == {"tropcal": "tropical"}
+
+
+def test_a_corrected_query_keeps_the_other_words_as_typed(sample):
+    result = search("causal models built from LLMs", mode="lexical")
+    assert result.corrected == "causal models building from LLMs"
+    assert result.hits[0].paper.title.startswith("Large Causal Models from")
