@@ -8,8 +8,8 @@ code serve SQLite and PostgreSQL.
 - Counting: a search document whose text is new or changed has no `words_counted_at`;
   `count_pending()` adds its words and stamps it. `index_papers` counts right away; inside
   a bulk change (an import) a small run is counted when it ends and a large one is left to
-  `broadsheet embed` (which the worker runs after each ingest): counting costs about 70 us
-  a paper, a quarter of what a 1M-paper import spends on each.
+  `broadsheet embed` (which the worker runs after each ingest): counting costs about 50 us
+  a paper, a sixth of what a 1M-paper import spends on each.
   `broadsheet reindex` counts everything afresh (the only way words of deleted papers and
   of replaced abstracts leave the counts).
 - Correcting: each process holds the MAX_WORDS most common words, grouped by length and
