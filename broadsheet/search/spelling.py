@@ -96,40 +96,43 @@ def count_or_defer(paper_ids: Sequence[int]) -> None:
             run.ids, run.too_many = [], True
 
 
-def count_pending(paper_ids: Sequence[int] | None = None, everything: bool = False) -> int:
-    """Add the words of the documents not yet counted (of these papers, or all; with
-    `everything` of every document) to the vocabulary, a batch per transaction; returns
-    how many documents were counted."""
+def count_pending(paper_ids: Sequence[int] | None = None) -> int:
+    """Add the words of the documents not yet counted (of these papers, or all) to the
+    vocabulary, a batch per transaction; returns how many documents were counted.
+
+    Each batch is claimed first (stamped, in the same transaction), so two processes
+    counting at once never count a document twice; a text changed meanwhile is unstamped
+    by its indexing once this commits, and counted again."""
     done, last = 0, -1
-    among = f" AND d.paper_id IN {in_list(paper_ids)}" if paper_ids is not None else ""
-    pending = "" if everything else " AND d.words_counted_at IS NULL"
+    among = f" AND paper_id IN {in_list(paper_ids)}" if paper_ids is not None else ""
     while True:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT d.paper_id, d.text_hash, p.title, p.abstract FROM search_document d "
-                    f"JOIN papers_paper p ON p.id = d.paper_id WHERE d.paper_id > %s{pending}"
-                    f"{among} ORDER BY d.paper_id LIMIT %s",
-                    [last, COUNT_BATCH],
-                )
-                rows = cursor.fetchall()
-            if not rows:
-                break
-            counts: Counter[str] = Counter()
-            for _, _, title, abstract in rows:
-                counts.update(surface_words(f"{title or ''} {abstract or ''}"))
-            _add(counts)
-            with connection.cursor() as cursor:
-                # Only texts still as read: one changed meanwhile waits for the next count.
-                # A document stamped already is not written again (a recount).
-                cursor.executemany(
                     "UPDATE search_document SET words_counted_at = %s "
-                    "WHERE paper_id = %s AND text_hash = %s AND words_counted_at IS NULL",
-                    [(timezone.now(), pid, text_hash) for pid, text_hash, _, _ in rows],
+                    "WHERE words_counted_at IS NULL AND paper_id IN (SELECT paper_id FROM "
+                    f"search_document WHERE words_counted_at IS NULL AND paper_id > %s{among} "
+                    "ORDER BY paper_id LIMIT %s) RETURNING paper_id",
+                    [timezone.now(), last, COUNT_BATCH],
                 )
-        done += len(rows)
-        last = rows[-1][0]
+                claimed = sorted(r[0] for r in cursor.fetchall())
+            if not claimed:
+                break
+            _add(_count_texts(claimed))
+        done += len(claimed)
+        last = claimed[-1]
     return done
+
+
+def _count_texts(paper_ids: Sequence[int]) -> Counter[str]:
+    """How many of these papers hold each word of their titles and abstracts."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT title, abstract FROM papers_paper WHERE id IN {in_list(paper_ids)}")
+        rows = cursor.fetchall()
+    counts: Counter[str] = Counter()
+    for title, abstract in rows:
+        counts.update(surface_words(f"{title or ''} {abstract or ''}"))
+    return counts
 
 
 def _add(counts: Counter[str]) -> None:
@@ -162,7 +165,28 @@ def recount() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_word")
         _new_token(cursor)
-    return count_pending(everything=True)
+    done, last = 0, -1
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT paper_id FROM search_document WHERE paper_id > %s "
+                    "ORDER BY paper_id LIMIT %s",
+                    [last, COUNT_BATCH],
+                )
+                ids = [r[0] for r in cursor.fetchall()]
+                if not ids:
+                    break
+                _add(_count_texts(ids))
+                # Stamped already ones are not written again.
+                cursor.execute(
+                    "UPDATE search_document SET words_counted_at = %s "
+                    f"WHERE paper_id IN {in_list(ids)} AND words_counted_at IS NULL",
+                    [timezone.now()],
+                )
+        done += len(ids)
+        last = ids[-1]
+    return done
 
 
 def _new_token(cursor) -> None:
