@@ -11,7 +11,9 @@ class SearchConfig(AppConfig):
         from broadsheet.papers.signals import bulk_change_hooks, papers_changed
         from broadsheet.search.indexing import on_papers_changed
         from broadsheet.search.lexical_pipeline import in_background
+        from broadsheet.search.spelling import deferred
 
         papers_changed.connect(on_papers_changed, dispatch_uid="broadsheet.search.index")
-        if in_background not in bulk_change_hooks:
-            bulk_change_hooks.append(in_background)
+        for hook in (in_background, deferred):
+            if hook not in bulk_change_hooks:
+                bulk_change_hooks.append(hook)

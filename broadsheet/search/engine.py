@@ -4,7 +4,8 @@
 2. pins: an arXiv id, DOI or slug typed as the whole query; later an exact title
 3. lexical list (BM25 in tantivy / ts_rank_cd) and semantic list (nearest vectors), both
    filtered
-4. nothing lexical? the typo fallback (spelling correction / trigram titles)
+4. nothing (or almost nothing) lexical? spelling correction against the papers' words
+   (spelling.py), the same on both databases
 5. reciprocal-rank fusion, k = 60: score = sum over lists of 1 / (60 + rank)
 """
 
@@ -14,13 +15,14 @@ import logging
 import os
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 from django.conf import settings
 from django.db import connection
 
 from broadsheet.papers.models import Paper
-from broadsheet.search import highlight, snapshot
+from broadsheet.search import highlight, snapshot, spelling
 from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import Backend, Ranked, in_ids
 from broadsheet.search.query import Query, Term, parse, words_of
@@ -46,6 +48,9 @@ COUNT_CAP = 10_000
 # abstracts at about 0.0-0.2).
 MIN_SIMILARITY = 0.25
 MAX_LIMIT = 200
+# Fewer lexical hits than this, and a typed word that looks misspelt (spelling.py): the
+# corrected query is searched too, and shown if it finds more.
+FEW = 3
 
 _ARXIV = re.compile(
     r"(?:arxiv:\s*|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)?"
@@ -185,17 +190,23 @@ def _search(
     semantic = _semantic(backend, parsed, filters, depth, embedding)
     fuzzy_ids: set[int] = set()
     words_query = parsed
-    if not lexical and parsed.plain_words and mode != "semantic":
-        fuzzy, corrected = backend.fuzzy(parsed, filters, depth)
-        if fuzzy:
-            lexical = fuzzy
-            fuzzy_ids = {pid for pid, _ in fuzzy}
-            if corrected:
-                result.corrected = corrected
-                result.notices.append(f"No exact matches; showing results for “{corrected}”.")
-                words_query = parse(corrected)
-                if len(lexical) >= depth:  # the total is the corrected query's
-                    lexical_total = backend.lexical_count(words_query, filters, COUNT_CAP)
+    if len(lexical) < FEW and parsed.plain_words and mode != "semantic":
+        fixes = spelling.corrections(parsed.plain_words, matched=bool(lexical))
+        if fixes:
+            corrected = parsed.with_words_replaced(fixes)
+            found, found_total = backend.lexical_counted(corrected, filters, depth, COUNT_CAP)
+            if len(found) > len(lexical):
+                text = corrected.meaning_text
+                result.corrected = text
+                first = "No exact matches; showing" if not lexical else "Showing"
+                result.notices.append(f"{first} results for “{text}”.")
+                # The few exact matches (of a rare spelling) follow the corrected ones.
+                seen = {pid for pid, _ in found}
+                lexical = found + [h for h in lexical if h[0] not in seen][: depth - len(found)]
+                lexical_total = found_total
+                fuzzy_ids = seen
+                # Both spellings are marked in the hits.
+                words_query = replace(corrected, clauses=corrected.clauses + parsed.clauses)
 
     # An exact title among the best lexical matches is pinned too.
     wanted = _normal_title(parsed.text)

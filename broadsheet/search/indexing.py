@@ -4,6 +4,8 @@
   transaction (the `papers_changed` signal after each ingest batch and the sample load).
 - `embed_missing()`: vectors for documents that have none (`broadsheet embed`).
 - `reindex()`: everything rebuilt from the database (`broadsheet reindex`).
+- The spelling vocabulary (spelling.py) is counted by the first two and recounted by the
+  third.
 
 All three are idempotent and safe to run twice at once: rows are upserted, a vector is stored
 only if its text is still the one it was computed from, and vector-index writers queue on a
@@ -20,7 +22,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from broadsheet.lib.progress import progress_bar
-from broadsheet.search import lexical_pipeline
+from broadsheet.search import lexical_pipeline, spelling
 from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import PaperText, text_hash
 from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
@@ -49,6 +51,8 @@ def index_papers(paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None
             if found:
                 backend.index_lexical(found)
         done += len(found)
+        if found:
+            spelling.count_or_defer(found)
     return done
 
 
@@ -121,6 +125,7 @@ def embed_missing(
     index. `embed` replaces the model (tests pass precomputed vectors)."""
     lexical_pipeline.index_pending()  # what an interrupted import left unindexed
     counts = EmbedCounts(indexed=index_missing())
+    spelling.count_pending()  # words of papers imported in bulk
     backend = get_backend()
     embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
     total = count_missing()
@@ -198,6 +203,7 @@ def reindex(progress: bool = False) -> ReindexCounts:
     if bar is not None:
         bar.close()
     backend.prune()
+    spelling.recount()
     if backend.vendor == "sqlite":
         from broadsheet.search import vectorindex
 

@@ -122,8 +122,10 @@ def plain(text: str) -> str:
     parts, last = None, 0
     for m in _PLURAL_S.finditer(text):
         end = start = m.start()
-        while start > 0 and text[start - 1].isascii() and (
-            text[start - 1].isupper() or text[start - 1].isdigit()
+        while (
+            start > 0
+            and text[start - 1].isascii()
+            and (text[start - 1].isupper() or text[start - 1].isdigit())
         ):
             start -= 1
         before = text[start - 1] if start else " "
@@ -556,24 +558,3 @@ def share(field: str, term: str) -> float:
     if s is None or not s.num_docs:
         return 1.0
     return s.doc_freq(field, term) / s.num_docs
-
-
-def known(word: str) -> bool:
-    """Is this word (stemmed) in any text field?"""
-    s = searcher()
-    tokens = words(word)
-    if s is None or not tokens:
-        return False
-    return any(s.doc_freq(field, tokens[0]) for field in MATCH_FIELDS)
-
-
-def vocabulary(prefix: str, limit: int = 50_000) -> list[tuple[str, int]]:
-    """Indexed stems starting with `prefix`, with how many documents hold them."""
-    s = searcher()
-    if s is None:
-        return []
-    docs: dict[str, int] = {}
-    for field in MATCH_FIELDS:
-        for term, n in s.terms_with_prefix(field, prefix, limit=limit):
-            docs[term] = max(docs.get(term, 0), n)
-    return list(docs.items())

@@ -25,10 +25,20 @@ class SearchDocument(models.Model):
     text_hash = models.CharField(max_length=40, blank=True)
     embedding = VectorField(dimensions=384, null=True, blank=True)
     embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the words of the current text were added to the spelling vocabulary
+    # (SearchWord); null for a new or changed text until spelling.count_pending() counts it.
+    # Nullable, so adding it to a large table is an ALTER TABLE, not a copy of the table.
+    words_counted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "search_document"
         indexes = [
+            # The few documents whose words wait to be counted, found without a scan.
+            models.Index(
+                fields=["paper"],
+                condition=models.Q(words_counted_at__isnull=True),
+                name="search_doc_uncounted_idx",
+            ),
             # Which candidates of a semantic search have a vector, answered from this index
             # alone (SQLite mode), without reading the rows that hold the vectors. (SQLite
             # 3.40 reads the row for a partial index WHERE embedded_at IS NOT NULL.) On
@@ -98,3 +108,35 @@ class LexicalPending(models.Model):
 
     def __str__(self) -> str:
         return f"lexical entry of paper {self.paper_id} pending"
+
+
+class SearchWord(models.Model):
+    """A word as the papers spell it (lower case), and how many papers' titles and abstracts
+    hold it: the vocabulary that spelling correction draws from (spelling.py).
+
+    Counted when a paper's text is new or changed; the words of a deleted paper or of an
+    abstract's earlier version stay counted until `broadsheet reindex` counts afresh."""
+
+    word = models.CharField(max_length=40, primary_key=True)
+    docs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "search_word"
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.docs})"
+
+
+class SpellingState(models.Model):
+    """A new random token whenever the vocabulary changes (a single row): a process keeps
+    its loaded vocabulary while the token is the same. Random rather than a counter, so a
+    rolled-back change never repeats a token that stood for other words."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        db_table = "search_spelling"
+
+    def __str__(self) -> str:
+        return self.token

@@ -59,6 +59,7 @@ FIELDS = {
 }
 _CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9.\-]{0,31}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WORD = re.compile(r"[^\W_]+")  # a word as words_of() splits them
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class Query:
         def swap(t: Term) -> Term:
             if t.phrase:
                 return t
-            text = " ".join(replacements.get(w, w) for w in t.words)
+            # The other words stay as typed: "LLMs" is the plural of an acronym, "llms" not.
+            text = _WORD.sub(lambda m: replacements.get(m[0].lower(), m[0]), t.text)
             return Term(text, phrase=False, title_only=t.title_only)
 
         return Query(

@@ -32,6 +32,13 @@ def _page_number(raw: str | None) -> int:
         return 1
 
 
+def shown_range(result) -> tuple[int, int] | None:
+    """The ranks of the first and last hit on this page (1-based), or None without hits."""
+    if result is None or not result.hits:
+        return None
+    return result.offset + 1, result.offset + len(result.hits)
+
+
 def search_page(request):
     form = SearchForm(request.GET or None)
     form.is_valid()  # invalid filter fields are dropped, the rest still searches
@@ -56,6 +63,7 @@ def search_page(request):
         "result": result,
         "page": page,
         "rank_offset": (page - 1) * PER_PAGE,
+        "shown": shown_range(result),
         "prev_url": page_url(page - 1) if result and page > 1 else None,
         "next_url": page_url(page + 1) if result and result.has_next and page < MAX_PAGE else None,
         "show_filters": bool(filters) or bool(form.errors),

@@ -86,7 +86,8 @@ class Backend:
             (pid, ", ".join(authors), text_hash(title, abstract))
             for pid, title, abstract, authors in rows
         ]
-        # One statement per batch; a changed text drops its now-stale vector.
+        # One statement per batch; a changed text drops its now-stale vector and waits for
+        # its words to be counted (spelling.py).
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO search_document (paper_id, authors, text_hash) VALUES (%s, %s, %s) "
@@ -95,7 +96,9 @@ class Backend:
                 "embedding = CASE WHEN search_document.text_hash = excluded.text_hash "
                 "  THEN search_document.embedding ELSE NULL END, "
                 "embedded_at = CASE WHEN search_document.text_hash = excluded.text_hash "
-                "  THEN search_document.embedded_at ELSE NULL END",
+                "  THEN search_document.embedded_at ELSE NULL END, "
+                "words_counted_at = CASE WHEN search_document.text_hash = excluded.text_hash "
+                "  THEN search_document.words_counted_at ELSE NULL END",
                 values,
             )
         return [r[0] for r in rows]
@@ -203,11 +206,6 @@ class Backend:
     ) -> set[int]:
         """The ids among `ids` whose text satisfies every required clause and no excluded
         term (so semantic hits obey phrases, title: and -words too)."""
-        raise NotImplementedError
-
-    def fuzzy(self, query: Query, filters: Filters, limit: int) -> tuple[Ranked, str | None]:
-        """Candidates for a query that found nothing lexically, likely because of a typo;
-        and the corrected query text, when the backend corrects spelling."""
         raise NotImplementedError
 
     def browse(self, filters: Filters, limit: int) -> Ranked:

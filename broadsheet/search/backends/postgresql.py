@@ -1,6 +1,6 @@
-"""PostgreSQL mode: a weighted tsvector with GIN for words, pgvector HNSW for meaning,
-prefix search + difflib for typos. Everything lives in the database, so any number of web
-servers share it.
+"""PostgreSQL mode: a weighted tsvector with GIN for words, pgvector HNSW for meaning
+(typos: spelling.py, shared with SQLite). Everything lives in the database, so any number
+of web servers share it.
 
 search_document.tsv (made by the migration, outside the ORM) holds the title at weight A,
 the abstract at B and the authors at C, all with the `english` configuration. User tokens
@@ -10,7 +10,6 @@ reach PostgreSQL only as parameters of plainto_tsquery / phraseto_tsquery, combi
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +17,7 @@ from django.db import connection, transaction
 
 from broadsheet.search.backends.base import Backend, Ranked
 from broadsheet.search.fields import to_pg_text
-from broadsheet.search.query import Query, Term, words_of
+from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
 CONFIG = "english"
@@ -33,8 +32,6 @@ TSV = (
 )
 EF_SEARCH = 100
 EXACT_BELOW = 20_000  # vectors: fewer are searched exactly, without the HNSW graph
-FUZZY_CANDIDATES = 2000
-FUZZY_THRESHOLD = 0.8  # mean, over the query's words, of the best difflib ratio in a title
 
 
 def ts_term(term: Term) -> tuple[str, list]:
@@ -78,24 +75,6 @@ def ts_query(query: Query) -> tuple[str, list]:
         sql = f"({sql} && !!{neg})"
         params += p
     return sql, params
-
-
-def title_similarity(words: list[str], title: str) -> float:
-    """How well a title contains the query's words, allowing typos: for each word the best
-    difflib ratio against the title's words, averaged."""
-    title_words = words_of(title)
-    if not title_words:
-        return 0.0
-    total = 0.0
-    for w in words:
-        matcher = difflib.SequenceMatcher(b=w, autojunk=False)
-        best = 0.0
-        for t in title_words:
-            matcher.set_seq1(t)
-            if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
-                best = max(best, matcher.ratio())
-        total += best
-    return total / len(words)
 
 
 class PostgresBackend(Backend):
@@ -165,32 +144,6 @@ class PostgresBackend(Backend):
                 )
                 keep -= {r[0] for r in cursor.fetchall()}
         return keep
-
-    def fuzzy(self, query: Query, filters: Filters, limit: int) -> tuple[Ranked, str | None]:
-        """Titles whose words are close to the query's: candidates share a prefix with each
-        query word (a GIN-indexed `word:*` search), then difflib ranks their titles.
-
-        pg_trgm would do this in SQL, but the PostgreSQL + pgvector build we test with has
-        no contrib modules; this needs nothing beyond core full-text search."""
-        words = [w for w in dict.fromkeys(query.plain_words) if w.isalnum()]
-        if not words:
-            return [], None
-        # Each word as a quoted prefix lexeme: letters and digits only, so nothing to escape.
-        prefixes = [f"'{w[: max(3, (len(w) + 1) // 2)]}':*" for w in words]
-        where, params = self.filter_sql(filters)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT p.id, p.title FROM search_document d JOIN papers_paper p "
-                "ON p.id = d.paper_id WHERE d.tsv @@ to_tsquery('simple', %s) "
-                f"AND p.hidden = false{where} "
-                "ORDER BY ts_rank_cd(d.tsv, to_tsquery('simple', %s)) DESC LIMIT %s",
-                [" | ".join(prefixes), *params, " | ".join(prefixes), FUZZY_CANDIDATES],
-            )
-            rows = cursor.fetchall()
-        scored = [(pid, title_similarity(words, title)) for pid, title in rows]
-        scored = [s for s in scored if s[1] >= FUZZY_THRESHOLD]
-        scored.sort(key=lambda s: (-s[1], s[0]))
-        return scored[:limit], None
 
     # Meaning -----------------------------------------------------------------------------
 

@@ -8,9 +8,7 @@ no user text is ever parsed as query syntax. Every hit is checked against the da
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -172,41 +170,6 @@ class SQLiteBackend(Backend):
             keep = keep & found if wanted else keep - found
         return keep
 
-    def fuzzy(self, query: Query, filters: Filters, limit: int) -> tuple[Ranked, str | None]:
-        """Correct unknown words against the index's own vocabulary, then search again.
-
-        Cheaper than a trigram index over titles at arXiv scale (the vocabulary is a range
-        read of the term dictionary on the word's first two letters) and corrects abstract
-        words too."""
-        replacements: dict[str, str] = {}
-        for word in dict.fromkeys(query.plain_words):
-            if len(word) < 4 or word.isdigit() or lexical_index.known(word):
-                continue
-            best = _closest(word, lexical_index.vocabulary(word[:2]))
-            if best:
-                replacements[word] = best
-        if not replacements:
-            return [], None
-        corrected = query.with_words_replaced(replacements)
-        found = self.lexical(corrected, filters, limit)
-        if not found:
-            return [], None
-        # The vocabulary holds stems ("autoencod"); show the word as the papers spell it.
-        shown = {w: self._surface(stem, [pid for pid, _ in found[:5]])
-                 for w, stem in replacements.items()}  # fmt: skip
-        return found, query.with_words_replaced(shown).meaning_text
-
-    def _surface(self, stem: str, ids: list[int]) -> str:
-        from collections import Counter
-
-        from broadsheet.papers.models import Paper
-
-        pattern = re.compile(r"\b" + re.escape(stem) + r"\w*", re.IGNORECASE)
-        words: Counter[str] = Counter()
-        for title, abstract in Paper.objects.filter(id__in=ids).values_list("title", "abstract"):
-            words.update(m.group().lower() for m in pattern.finditer(f"{title} {abstract}"))
-        return words.most_common(1)[0][0] if words else stem
-
     # Meaning -----------------------------------------------------------------------------
 
     def nearest_job(self, filters: Filters, limit: int) -> Callable[[np.ndarray], object]:
@@ -341,22 +304,3 @@ def _by_similarity(rows: list[tuple[int, bytes]], vector: np.ndarray) -> Ranked:
     matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
     sims = matrix @ vector
     return [(rows[i][0], float(sims[i])) for i in np.argsort(-sims, kind="stable")]
-
-
-def _closest(word: str, vocabulary: list[tuple[str, int]]) -> str | None:
-    """The indexed word (a porter stem) most like `word`, preferring common ones."""
-    best, best_score = None, 0.0
-    matcher = difflib.SequenceMatcher(b=word, autojunk=False)
-    for term, docs in vocabulary:
-        if abs(len(term) - len(word)) > 4:
-            continue
-        matcher.set_seq1(term)
-        if matcher.real_quick_ratio() < 0.75 or matcher.quick_ratio() < 0.75:
-            continue
-        ratio = matcher.ratio()
-        if ratio < 0.75:
-            continue
-        score = ratio + 0.02 * math.log1p(docs)
-        if score > best_score:
-            best, best_score = term, score
-    return best
