@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from broadsheet.accounts import views as accounts
 from broadsheet.accounts.forms import LoginForm
 from broadsheet.front import feed_views as feed
-from broadsheet.front import formats, submit_views
+from broadsheet.front import formats, icon_views, submit_views
 from broadsheet.front import paper_views as paper
 from broadsheet.ops import health
 from broadsheet.ops import views as ops
@@ -34,9 +34,7 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        accounts.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
         name="login",
     ),
     path(
@@ -47,6 +45,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("broadsheet.search.urls")),
+    path("favicon.ico", icon_views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/status/", ops.status_page, name="status"),

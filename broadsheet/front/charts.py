@@ -6,7 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 600, 160
-LABEL_ROOM = 18  # below the bars, for the first and last date
+LABEL_ROOM = 22  # below the bars, for the first and last date
+LABEL_SIZE = 13  # the dates' font size, in the chart's units
+# The dates' baseline: one font size below the bars leaves room above for the tallest letter
+# and below for descenders ("May", "Aug"), which a baseline at the very bottom would cut off.
+LABEL_BASELINE = HEIGHT - LABEL_ROOM + LABEL_SIZE + 2
 
 
 @dataclass
@@ -27,6 +31,9 @@ class BarChart:
     height: int = HEIGHT
     first_label: str = ""
     last_label: str = ""
+
+    label_baseline: int = LABEL_BASELINE
+    label_size: int = LABEL_SIZE
 
     @property
     def plot_height(self) -> int:
