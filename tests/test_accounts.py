@@ -38,7 +38,8 @@ def test_signup_creates_a_member_and_logs_them_in(client):
     assert grace.email == "grace@example.org"
     assert grace.is_active and not grace.is_staff
     assert client.session["_auth_user_id"] == str(grace.pk)
-    assert 'href="/u/grace" class="who">grace</a>' in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert '<summary class="who">grace</summary>' in home and 'href="/u/grace"' in home
 
 
 def test_signup_stores_the_password_hashed_with_argon2(client):

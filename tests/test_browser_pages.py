@@ -4,7 +4,10 @@ in the site's look, a favicon, the statistics page, the digest and token forms, 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
+import subprocess
 
 import pytest
 from django.conf import settings
@@ -13,6 +16,7 @@ from factories import PASSWORD, make_listing, make_user
 from playwright.sync_api import Page, expect
 
 from broadsheet.api.models import ApiToken
+from broadsheet.papers.stats import DAYS as STATS_DAYS
 
 LIGHT_BACKGROUND = "rgb(251, 250, 247)"  # --bg of site.css in the light theme
 
@@ -143,15 +147,24 @@ def test_pages_ask_for_no_missing_file_and_show_a_favicon(live_server, page, tra
 
 
 def test_stats_labels_fit_and_empty_lists_are_not_numbered(live_server, page, transactional_db):
-    make_listing(dt.date(2026, 5, 25), "A paper in May")
+    newest = dt.date(2026, 5, 25)
+    make_listing(newest, "A paper in May")
+    first = newest - dt.timedelta(days=STATS_DAYS - 1)
     page.goto(live_server.url + "/stats")
+    page.set_viewport_size({"width": 375, "height": 812})
     expect(page.locator(".chart")).to_have_count(2)
-    for chart in page.locator(".chart svg").all():
-        height = float(chart.get_attribute("viewBox").split()[3])
-        for label in chart.locator("text").all():
-            box = label.evaluate("t => { const b = t.getBBox(); return [b.y, b.height]; }")
-            assert box[0] + box[1] <= height, f"{label.text_content()} is cut off at the bottom"
-    expect(page.locator(".chart text").last).to_have_text("25 May")
+    for chart in page.locator(".chart").all():
+        figure = chart.bounding_box()
+        dates = chart.locator(".chart-dates span")
+        expect(dates).to_have_text([f"{first:%-d %b}", "25 May"])  # ends on the newest day
+        for date in dates.all():
+            box = date.bounding_box()
+            assert (
+                box["y"] >= figure["y"]
+                and box["y"] + box["height"] <= figure["y"] + figure["height"]
+            )
+            size = float(date.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px"))
+            assert size >= 12, f"{date.text_content()} is {size}px high on a phone"
     expect(page.locator("ol li", has_text="None yet")).to_have_count(0)
     expect(page.locator("main p", has_text="None yet.")).to_have_count(2)
 
@@ -188,7 +201,10 @@ def test_digest_settings_form_is_styled(live_server, page, member):
     assert_form_controls_styled(page)
 
 
-def test_new_token_can_be_copied_and_comes_with_a_curl_example(live_server, browser, member):
+def test_new_token_can_be_copied_and_comes_with_a_curl_example(
+    live_server, browser, member, settings
+):
+    settings.SITE_URL = live_server.url  # so the example command reaches this server
     context = browser.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
@@ -203,11 +219,23 @@ def test_new_token_can_be_copied_and_comes_with_a_curl_example(live_server, brow
 
         page.get_by_role("button", name="Copy the token").click()
 
-        expect(page.locator(".copy-status")).to_have_text("Copied")
+        expect(page.locator(".copy-status").first).to_have_text("Copied")
         assert page.evaluate("navigator.clipboard.readText()") == token
-        example = page.locator(".curl-example").text_content()
-        assert f"Authorization: Bearer {token}" in example
-        assert f"{settings.SITE_URL}/api/v1/" in example
+        assert token not in page.content().replace(token, "", 1)  # shown once on the page
+
+        page.get_by_role("button", name="Copy the command").click()
+
+        command = page.evaluate("navigator.clipboard.readText()")
+        assert command == f'curl -H "Authorization: Bearer $TOKEN" {live_server.url}/api/v1/me'
+        # The command works as it stands, once TOKEN holds the copied token.
+        curl = subprocess.run(
+            ["bash", "-c", command + " --silent --show-error"],
+            env={"PATH": os.environ["PATH"], "TOKEN": token},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(curl.stdout)["username"] == "ada"
     finally:
         context.close()
 

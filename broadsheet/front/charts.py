@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 600, 160
-LABEL_ROOM = 22  # below the bars, for the first and last date
-LABEL_SIZE = 13  # the dates' font size, in the chart's units
-# The dates' baseline: one font size below the bars leaves room above for the tallest letter
-# and below for descenders ("May", "Aug"), which a baseline at the very bottom would cut off.
-LABEL_BASELINE = HEIGHT - LABEL_ROOM + LABEL_SIZE + 2
+WIDTH, HEIGHT = 600, 140
+# Below the bars, room for the axis line. The first and last dates are HTML under the chart:
+# text inside the SVG would shrink with it on a phone, and a baseline at the bottom edge cut
+# off descenders ("25 Mav").
+AXIS_ROOM = 2
 
 
 @dataclass
@@ -32,17 +31,14 @@ class BarChart:
     first_label: str = ""
     last_label: str = ""
 
-    label_baseline: int = LABEL_BASELINE
-    label_size: int = LABEL_SIZE
-
     @property
     def plot_height(self) -> int:
-        return self.height - LABEL_ROOM
+        return self.height - AXIS_ROOM
 
 
 def bar_chart(title: str, days: list[dt.date], values: list[int], unit: str) -> BarChart:
     peak = max(values, default=0)
-    plot = HEIGHT - LABEL_ROOM
+    plot = HEIGHT - AXIS_ROOM
     step = WIDTH / max(len(values), 1)
     bars = []
     for i, (day, value) in enumerate(zip(days, values, strict=True)):
