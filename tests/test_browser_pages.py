@@ -14,6 +14,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from factories import PASSWORD, make_listing, make_user
 from playwright.sync_api import Page, expect
+from test_browser import ARTIFACTS
 
 from broadsheet.api.models import ApiToken
 from broadsheet.papers.stats import DAYS as STATS_DAYS
@@ -275,6 +276,8 @@ def test_header_is_compact_on_a_phone_and_opens_a_menu(live_server, page, member
 
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(trending).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "header-menu-375.png"))
     trending.click()
     expect(page).to_have_url(live_server.url + "/papers/trending")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
