@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from broadsheet.accounts import views as accounts
 from broadsheet.accounts.forms import LoginForm, ResetForm
 from broadsheet.front import feed_views as feed
-from broadsheet.front import formats, submit_views
+from broadsheet.front import formats, icon_views, submit_views
 from broadsheet.front import paper_views as paper
 from broadsheet.lib.mail_limits import limit_posts
 from broadsheet.ops import health
@@ -36,9 +36,7 @@ urlpatterns = [
     path("accounts/signup/confirm/<str:token>", accounts.signup_confirm, name="signup-confirm"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        accounts.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
         name="login",
     ),
     path(
@@ -53,6 +51,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("broadsheet.search.urls")),
+    path("favicon.ico", icon_views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/status/", ops.status_page, name="status"),

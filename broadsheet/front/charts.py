@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 600, 160
-LABEL_ROOM = 18  # below the bars, for the first and last date
+WIDTH, HEIGHT = 600, 140
+# Below the bars, room for the axis line. The first and last dates are HTML under the chart:
+# text inside the SVG would shrink with it on a phone, and a baseline at the bottom edge cut
+# off descenders ("25 Mav").
+AXIS_ROOM = 2
 
 
 @dataclass
@@ -30,12 +33,12 @@ class BarChart:
 
     @property
     def plot_height(self) -> int:
-        return self.height - LABEL_ROOM
+        return self.height - AXIS_ROOM
 
 
 def bar_chart(title: str, days: list[dt.date], values: list[int], unit: str) -> BarChart:
     peak = max(values, default=0)
-    plot = HEIGHT - LABEL_ROOM
+    plot = HEIGHT - AXIS_ROOM
     step = WIDTH / max(len(values), 1)
     bars = []
     for i, (day, value) in enumerate(zip(days, values, strict=True)):

@@ -1,0 +1,134 @@
+"""Every page type in both themes on a phone and a desktop: no sideways scrolling, a main
+heading of a readable width, text contrast of at least WCAG AA, and no serious or critical
+accessibility violation that axe-core finds.
+
+The theme follows the reader's system (prefers-color-scheme), which the browser emulates. Each
+page type is a test, with the themes and widths as its subtests (one browser, one page and one
+set of data per page type; pytest-django's live server empties the database after each test),
+so a failure names the page, theme and width. Full-page screenshots go to
+artifacts/screenshots/<page>-<theme>-<width>.png for a human to look at.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+from django.test import Client, override_settings
+from factories import make_user
+from test_browser import ARTIFACTS
+
+from broadsheet.papers.sample import SAMPLE_DAY
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = ARTIFACTS / "screenshots"
+THEMES = ["light", "dark"]
+WIDTHS = [375, 1280]
+MIN_HEADING_WIDTH = 200
+# axe-core's impacts, from minor to critical; these two fail the test.
+FAILING_IMPACTS = {"serious", "critical"}
+
+# Page type: (path, who looks at it: a visitor or the logged-in moderator). {placeholders} are
+# filled in with the ids of the data the test makes.
+PAGES: dict[str, tuple[str, str]] = {
+    "day": (f"/papers/date/{SAMPLE_DAY}", "member"),
+    "week": (f"/papers/week/{SAMPLE_DAY:%G-W%V}", "member"),
+    "month": (f"/papers/month/{SAMPLE_DAY:%Y-%m}", "member"),
+    "trending": ("/papers/trending", "visitor"),
+    "paper": ("/papers/{paper}", "member"),
+    "search": ("/search?q=attention", "visitor"),
+    "stats": ("/stats", "visitor"),
+    "for-you": ("/for-you", "member"),
+    "collections": ("/collections", "member"),
+    "collection": ("/collections/{collection}", "member"),
+    "profile": ("/u/mod", "visitor"),
+    "login": ("/accounts/login/", "visitor"),
+    "signup": ("/accounts/signup/", "visitor"),
+    "digest-settings": ("/settings/digest", "member"),
+    "tokens": ("/settings/tokens", "member"),
+    "moderation": ("/moderation/", "member"),
+    "not-found": ("/no/such/page", "visitor"),
+}
+
+
+def _set_up_data() -> tuple[dict[str, str], str]:
+    """The sample listing, an administrator (who moderates) with a collection, a comment and a
+    digest subscription."""
+    from broadsheet.digests.models import Subscription
+    from broadsheet.papers import collections
+    from broadsheet.papers.models import Comment, Paper
+
+    call_command("load-sample", stdout=io.StringIO())
+    moderator = make_user("mod", is_staff=True, is_superuser=True)
+    papers = list(Paper.objects.order_by("pk")[:3])
+    reading = collections.create(moderator, "To read", public=True)
+    for paper in papers:
+        collections.add_paper(reading, paper)
+    Comment.objects.create(paper=papers[0], user=moderator, body="A *fine* paper.")
+    Subscription.objects.create(email=moderator.email, user=moderator)
+    client = Client()
+    client.force_login(moderator)
+    fill = {"paper": papers[0].slug or str(papers[0].pk), "collection": str(reading.pk)}
+    paths = {name: path.format(**fill) for name, (path, _) in PAGES.items()}
+    return paths, client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def sample_site(transactional_db) -> Iterator[tuple[dict[str, str], str]]:
+    with override_settings(TRENDING_DAYS=100_000):  # the sample listing is months old
+        yield _set_up_data()
+
+
+def _contrast_and_axe(page) -> list[str]:
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    problems = []
+    for violation in results.response["violations"]:
+        if violation["impact"] in FAILING_IMPACTS or violation["id"] == "color-contrast":
+            for node in violation["nodes"]:
+                problems.append(
+                    f"{violation['id']} ({violation['impact']}): {', '.join(node['target'])}: "
+                    f"{node.get('failureSummary', '').splitlines()[-1].strip()}"
+                )
+    return problems
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_is_sound(live_server, page, sample_site, subtests, name: str) -> None:
+    """One page type, in each theme at each width: a failure names all three."""
+    paths, session = sample_site
+    if PAGES[name][1] == "member":
+        page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    for theme in THEMES:
+        for width in WIDTHS:
+            with subtests.test(msg=f"{name}, {theme}, {width}px"):
+                check_page(page, live_server.url + paths[name], name, theme, width)
+
+
+def check_page(page, url: str, name: str, theme: str, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    page.emulate_media(color_scheme=theme)
+    response = page.goto(url)
+    assert response is not None
+    assert response.status == (404 if name == "not-found" else 200), page.url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{theme}-{width}.png"), full_page=True)
+
+    problems = []
+    scroll, client = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    if scroll > client:
+        problems.append(f"scrolls sideways: {scroll}px of content in {client}px")
+    headings = page.locator("main h1")
+    if headings.count() != 1:
+        problems.append(f"{headings.count()} main headings (h1) instead of one")
+    else:
+        box = headings.bounding_box()
+        if box is None or box["width"] < MIN_HEADING_WIDTH:
+            problems.append(f"the main heading is {box and box['width']}px wide")
+    problems += _contrast_and_axe(page)
+    assert not problems, f"{name}, {theme}, {width}px:\n" + "\n".join(problems)
