@@ -17,14 +17,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from broadsheet.lib.clients import client_ip
 from broadsheet.lib.models import TokenBucket
 
 
 def requesting_client(request: HttpRequest) -> str:
-    """The address the per-client limits count by: the connection's peer.
-
-    The one place to change when the site learns which proxies to trust (X-Forwarded-For)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The address the per-client limits count by: the client behind any trusted proxy."""
+    return client_ip(request) or "unknown"
 
 
 def _digest(text: str) -> str:
