@@ -16,7 +16,7 @@
       button.textContent = on ? "Compact view" : "Comfortable view";
       button.hidden = false;
     });
-    document.querySelectorAll(".card details.more").forEach(function (details) {
+    document.querySelectorAll(".card details.excerpt").forEach(function (details) {
       details.open = value === "comfortable";
     });
   }
