@@ -127,7 +127,7 @@ def test_avatar_is_an_inline_svg_with_a_colour_from_the_username():
     svg = str(avatar_svg(ada, 24))
 
     assert svg.startswith('<svg class="avatar" width="24" height="24"')
-    assert f'fill="hsl({hue("ada")} 45% 38%)"' in svg
+    assert f'fill="hsl({hue("ada")} 45% 33%)"' in svg
     assert ">A</text></svg>" in svg
     assert "href" not in svg and "url(" not in svg  # nothing fetched from anywhere
     assert hue("ada") == hue("ada") and hue("ada") != hue("grace")

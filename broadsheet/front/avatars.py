@@ -30,7 +30,7 @@ def avatar_svg(user, size: int = 20) -> SafeString:
     text = initials(user)
     return format_html(
         '<svg class="avatar" width="{size}" height="{size}" viewBox="0 0 40 40" aria-hidden="true"'
-        ' focusable="false"><circle cx="20" cy="20" r="20" fill="hsl({hue} 45% 38%)"/>'
+        ' focusable="false"><circle cx="20" cy="20" r="20" fill="hsl({hue} 45% 33%)"/>'
         '<text x="20" y="20" dy="0.35em" text-anchor="middle" font-size="{font}"'
         ' font-family="system-ui, sans-serif" font-weight="600" fill="#fff">{text}</text></svg>',
         size=size,
