@@ -22,7 +22,7 @@ DAY = dt.date(2026, 6, 23)
 
 def card_html(response, title: str) -> str:
     text = response.content.decode()
-    [card] = [c for c in text.split('<article class="card"')[1:] if title in c]
+    [card] = [c for c in text.split('<article class="card')[1:] if title in c]
     return card.split("</article>")[0]
 
 
@@ -226,3 +226,19 @@ def test_collection_page_queries_do_not_grow_with_cards(client):
     many = count_queries(client, collection.get_absolute_url(), 12)
 
     assert few == many
+    text = client.get(collection.get_absolute_url()).content.decode()
+    assert text.count("1 comment</a>") == 12
+    assert text.count('<a class="submitter"') == 12
+    assert text.count('<svg class="avatar"') == 12
+
+
+def test_a_pick_whose_listing_is_hidden_shows_no_submitter_or_day(client):
+    owner, spammer = make_user("owner"), make_user("spammer")
+    collection = Collection.objects.create(owner=owner, name="Reading", public=True)
+    listing = make_listing(DAY, "Kept paper", submitted_by=spammer, listing_hidden=True)
+    CollectionItem.objects.create(collection=collection, paper=listing.paper)
+    client.force_login(owner)
+
+    card = card_html(client.get(collection.get_absolute_url()), "Kept paper")
+
+    assert "spammer" not in card and "listed" not in card
