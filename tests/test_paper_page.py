@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -65,7 +66,13 @@ def test_paper_page_by_arxiv_id_shows_everything_about_the_paper(client, paper):
     assert 'href="https://arxiv.org/pdf/1706.03762"' in text
     assert 'href="https://github.com/tensorflow/tensor2tensor"' in text
     assert 'href="/papers/1706.03762.bib"' in text
-    assert 'href="/papers/date/2026-06-23">23 June 2026</a> by <a href="/u/grace">grace</a>' in text
+    assert (
+        "Published on arXiv 12 June 2017 (updated 2 August 2023) · "
+        "Listed here by grace on 23 June 2026"
+        in " ".join(strip_tags(re.sub(r"<svg.*?</svg>", "", text)).split())
+    )
+    assert 'href="/papers/date/2026-06-23">23 June 2026</a>' in text
+    assert re.search(r'<a class="submitter" href="/u/grace"><svg class="avatar"', text)
     assert '<span class="vote-count">5</span>' in text
 
 
@@ -145,7 +152,7 @@ def test_paper_page_shows_visible_comments_oldest_first(client, paper):
     assert "2 comments" in text
     assert text.index("First thought") < text.index("Second thought")
     assert "Spam spam spam" not in text
-    assert 'href="/u/hopper">hopper</a>' in text
+    assert re.search(r'href="/u/hopper"><svg class="avatar"[^>]*>.*?</svg>hopper</a>', text)
 
 
 # BibTeX ------------------------------------------------------------------------------------

@@ -161,3 +161,88 @@ def test_nothing_is_trending_when_every_listing_is_hidden():
     listed("Hidden paper", hours_ago=2, votes=3, paper_hidden=True)
 
     assert trending() == []
+
+
+# Windows a reader chooses: today, 3 days, week, month ---------------------------------------
+
+
+def windowed_titles(window: str | None) -> list[str]:
+    ranked = Listing.objects.trending(timezone.now(), window=window).select_related("paper")
+    return [listing.paper.title for listing in ranked]
+
+
+@pytest.fixture
+def spread():
+    listed("Two hours ago", hours_ago=2, votes=1)
+    listed("Two days ago", hours_ago=48, votes=1)
+    listed("Five days ago", hours_ago=5 * 24, votes=1)
+    listed("Twenty days ago", hours_ago=20 * 24, votes=1)
+    listed("Forty days ago", hours_ago=40 * 24, votes=1)
+
+
+@pytest.mark.parametrize(
+    "window, titles",
+    [
+        ("today", ["Two hours ago"]),
+        ("3d", ["Two hours ago", "Two days ago"]),
+        ("week", ["Two hours ago", "Two days ago", "Five days ago"]),
+        ("month", ["Two hours ago", "Two days ago", "Five days ago", "Twenty days ago"]),
+        (None, ["Two hours ago", "Two days ago", "Five days ago"]),  # TRENDING_DAYS = 7
+    ],
+)
+def test_window_chooses_how_far_back_trending_looks(spread, window, titles):
+    assert windowed_titles(window) == titles
+
+
+def test_window_is_anchored_at_the_newest_listing_too():
+    listed("Newest, ten days ago", hours_ago=10 * 24, votes=1)
+    listed("Two days before it", hours_ago=12 * 24, votes=1)
+
+    assert windowed_titles("today") == ["Newest, ten days ago"]
+    assert windowed_titles("3d") == ["Newest, ten days ago", "Two days before it"]
+
+
+def test_unknown_window_is_refused():
+    with pytest.raises(ValueError, match="fortnight"):
+        Listing.objects.trending(timezone.now(), window="fortnight")
+
+
+def test_page_trends_over_the_chosen_window_and_marks_the_choice(client, spread):
+    response = client.get("/papers/trending?window=3d")
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert text.count('class="card-title"') == 2
+    assert '<a href="?window=3d" aria-current="page">3 days</a>' in text
+    assert '<a href="?window=today">Today</a>' in text
+    assert '<a href="?">Week</a>' in text  # the default window is the bare page
+    assert "papers listed in the 3 days up to the latest" in text
+
+
+def test_page_without_a_window_marks_the_default_one(client, spread):
+    text = client.get("/papers/trending").content.decode()
+
+    assert text.count('class="card-title"') == 3
+    assert '<a href="?" aria-current="page">Week</a>' in text
+
+
+def test_page_with_an_unknown_window_is_400_with_the_choices_and_the_default_list(client, spread):
+    response = client.get("/papers/trending?window=<b>year</b>")
+
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "There is no trending window called" in text
+    assert "choose one of today, 3d, week, month" in text
+    assert "<b>year</b>" not in text  # escaped
+    assert text.count('class="card-title"') == 3
+    assert '<a href="?" aria-current="page">Week</a>' in text
+
+
+def test_pages_of_a_window_keep_the_window(client, settings):
+    settings.PAGE_SIZE = 1
+    listed("First", hours_ago=1, votes=5)
+    listed("Second", hours_ago=2, votes=1)
+
+    text = client.get("/papers/trending?window=today").content.decode()
+
+    assert 'href="?page=2&amp;window=today"' in text

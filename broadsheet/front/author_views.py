@@ -6,14 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from broadsheet.front.collection_views import cards_context
 from broadsheet.front.forms import ClaimForm
 from broadsheet.papers import authors
-from broadsheet.papers.models import AuthorClaim, Authorship
+from broadsheet.papers.models import AuthorClaim
 
 MAX_SLUG = 200
 
@@ -30,9 +30,7 @@ def author_page(request, slug: str, form: ClaimForm | None = None):
     canonical = authors.author_slug(author)
     if slug != canonical:
         return redirect("author", slug=canonical)
-    papers = authors.papers_of(author).prefetch_related(
-        Prefetch("authorships", queryset=Authorship.objects.select_related("author"))
-    )
+    papers = authors.papers_of(author).for_cards()
     page = Paginator(papers, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     my_claim = None
     if request.user.is_authenticated:
@@ -42,7 +40,9 @@ def author_page(request, slug: str, form: ClaimForm | None = None):
         "page": page,
         "my_claim": my_claim,
         "form": form or ClaimForm(),
+        "rank_offset": page.start_index() - 1 if page.object_list else 0,
     }
+    context.update(cards_context(request.user, page.object_list))
     status = 400 if form is not None and form.errors else 200
     return render(request, "front/author.html", context, status=status)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 from broadsheet.front.bibtex import papers_bibtex
 from broadsheet.front.paper_views import _back, _wants_json, get_paper
 from broadsheet.papers import collections as rules
-from broadsheet.papers.models import Authorship, Collection
+from broadsheet.papers.models import Collection
 
 COLLECTION_PAGE_MAX = 500  # papers shown on a collection's page (and in its BibTeX)
 
@@ -51,9 +50,7 @@ def _owned_or_404(request, pk) -> Collection:
 
 
 def _papers(collection: Collection):
-    return rules.papers_of(collection).prefetch_related(
-        Prefetch("authorships", queryset=Authorship.objects.select_related("author"))
-    )[:COLLECTION_PAGE_MAX]
+    return rules.papers_of(collection).for_cards()[:COLLECTION_PAGE_MAX]
 
 
 @login_required

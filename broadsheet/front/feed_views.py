@@ -12,11 +12,18 @@ from django.utils import timezone
 from broadsheet.front.collection_views import cards_context
 from broadsheet.front.pages import parse_day, parse_month, parse_week, week_label
 from broadsheet.papers.models import Listing, Upvote
-from broadsheet.papers.querysets import iso_week_range, month_range
+from broadsheet.papers.querysets import TRENDING_WINDOWS, iso_week_range, month_range
 
 
 def _render_feed(
-    request, listings, *, heading: str, nav: dict, template="front/feed.html", **extra
+    request,
+    listings,
+    *,
+    heading: str,
+    nav: dict,
+    template="front/feed.html",
+    status: int = 200,
+    **extra,
 ):
     page = Paginator(listings.for_cards(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
     voted: set[int] = set()
@@ -32,7 +39,7 @@ def _render_feed(
     rank_offset = page.start_index() - 1 if page.object_list else 0
     context = {"page": page, "heading": heading, "nav": nav, "rank_offset": rank_offset}
     context.update(cards_context(request.user, [item.paper for item in page.object_list]))
-    return render(request, template, context | extra)
+    return render(request, template, context | extra, status=status)
 
 
 def _day_nav(day: dt.date) -> dict:
@@ -114,12 +121,41 @@ def by_month(request, month: str):
     )
 
 
+def _window_choices(chosen: str | None) -> list[dict]:
+    """The links that choose trending's window; the default one is the bare /papers/trending."""
+    default = next(
+        (key for key, (days, _) in TRENDING_WINDOWS.items() if days == settings.TRENDING_DAYS),
+        None,
+    )
+    return [
+        {
+            "key": key,
+            "label": label,
+            "url": "?" if key == default else f"?window={key}",
+            "current": key == (chosen or default),
+        }
+        for key, (_, label) in TRENDING_WINDOWS.items()
+    ]
+
+
 def trending(request):
+    window = request.GET.get("window") or None
+    error, status = "", 200
+    if window is not None and window not in TRENDING_WINDOWS:
+        choices = ", ".join(TRENDING_WINDOWS)
+        error = f"There is no trending window called {window[:40]!r}: choose one of {choices}."
+        window, status = None, 400
+    days = TRENDING_WINDOWS[window][0] if window else settings.TRENDING_DAYS
     return _render_feed(
         request,
-        Listing.objects.trending(timezone.now()),
+        Listing.objects.trending(timezone.now(), window=window),
         heading="Trending",
-        subheading="Votes, decayed by the hours since each paper was listed",
+        subheading=f"Votes, decayed by the hours since each paper was listed; "
+        f"papers listed in the {days} day{'s' if days != 1 else ''} up to the latest",
         nav={},
         kind="trending",
+        windows=_window_choices(window),
+        error=error,
+        page_query=f"&window={window}" if window else "",
+        status=status,
     )

@@ -5,7 +5,8 @@ runs with raw HTML turned off (a `<script>` typed in a comment becomes text) and
 `javascript:`, `vbscript:`, `file:` and `data:` links; nh3 (the Ammonia sanitiser) then keeps
 only the tags and attributes below and only http(s) and mailto links, whatever the renderer
 produced. Images are not in the subset: a comment must not make readers' browsers fetch
-third-party URLs, and headings are not either: a comment is not a document.
+third-party URLs, and headings are not either: a comment is not a document. Bare URLs become
+links (linkify-it finds them), through the same two layers.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 _md = (
-    MarkdownIt(
-        "commonmark", {"html": False, "breaks": True, "linkify": False, "typographer": False}
-    )
-    .enable("strikethrough")
+    MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": True, "typographer": False})
+    .enable(["strikethrough", "linkify"])
     .disable(["image", "heading", "lheading"])
 )
 

@@ -39,6 +39,8 @@ class Paper(models.Model):
     project_url = models.URLField("project page", max_length=500, blank=True)
     github_repo = models.URLField("GitHub repository", max_length=500, blank=True)
     github_stars = models.PositiveIntegerField(null=True, blank=True)
+    # Path or URL of a picture of the first page (made by the worker); blank when none.
+    thumbnail = models.CharField(max_length=500, blank=True)
     # When a source tells us only how many authors there are (the sample listing), not who.
     author_count = models.PositiveIntegerField(null=True, blank=True)
     # Votes by members of this site, kept in step with Upvote rows in the same transaction.

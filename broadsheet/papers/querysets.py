@@ -9,6 +9,14 @@ from django.db import models
 from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Greatest, Power
 
+# The windows a reader can choose for trending: key -> (days, label).
+TRENDING_WINDOWS: dict[str, tuple[int, str]] = {
+    "today": (1, "Today"),
+    "3d": (3, "3 days"),
+    "week": (7, "Week"),
+    "month": (30, "Month"),
+}
+
 
 class EpochSeconds(models.Func):
     """Seconds since 1970 of a datetime column, in SQL, on both database engines."""
@@ -46,6 +54,22 @@ class PaperQuerySet(models.QuerySet):
     def by_ref(self, ref: str):
         """Match an arXiv id (without version) or a slug."""
         return self.filter(Q(arxiv_id=ref) | Q(slug=ref))
+
+    def for_cards(self):
+        """Everything a paper card shows (authors, listing and submitter, comment count), in a
+        fixed number of queries whatever the count."""
+        from broadsheet.papers.models import Authorship
+
+        return (
+            self.select_related("listing__submitted_by")
+            .prefetch_related(
+                models.Prefetch(
+                    "authorships",
+                    queryset=Authorship.objects.select_related("author").order_by("position"),
+                )
+            )
+            .annotate(comment_count=comment_count("pk"))
+        )
 
 
 class CommentQuerySet(models.QuerySet):
@@ -111,19 +135,26 @@ class ListingQuerySet(models.QuerySet):
             .annotate(comment_count=comment_count("paper_id"))
         )
 
-    def trending(self, now: dt.datetime):
+    def trending(self, now: dt.datetime, window: str | None = None):
         """Listings ranked by time-decayed votes (see README, "Trending").
 
         score = votes / (hours since listing + 2) ** gravity
 
-        Candidates are listings from the TRENDING_DAYS days up to the newest listing, so a
-        quiet site still has a trending page; the decay itself is measured from `now`.
+        Candidates are listings from the `window` (a key of TRENDING_WINDOWS; by default the
+        TRENDING_DAYS days) up to the newest listing, so a quiet site still has a trending
+        page; the decay itself is measured from `now`. An unknown window is a ValueError.
         """
+        if window is None:
+            days = settings.TRENDING_DAYS
+        elif window in TRENDING_WINDOWS:
+            days = TRENDING_WINDOWS[window][0]
+        else:
+            raise ValueError(f"unknown trending window {window!r}")
         visible = self.visible()
         newest = visible.aggregate(newest=models.Max("submitted_at"))["newest"]
         if newest is None:
             return self.none()
-        since = min(newest, now) - dt.timedelta(days=settings.TRENDING_DAYS)
+        since = min(newest, now) - dt.timedelta(days=days)
         age_hours = Greatest(
             (Value(now.timestamp()) - EpochSeconds("submitted_at")) / Value(3600.0), Value(0.0)
         )

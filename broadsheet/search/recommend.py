@@ -26,11 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from broadsheet.papers.models import (
-    Authorship,
     CollectionItem,
     Dismissal,
     Listing,
@@ -185,14 +184,7 @@ def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick
     order = order[:limit]
     chosen = [cand_ids[i] for i in order]
     because = {cand_ids[i]: like_ids[best[i]] for i in order}
-    papers = (
-        Paper.objects.visible()
-        .select_related("listing")
-        .prefetch_related(
-            Prefetch("authorships", queryset=Authorship.objects.select_related("author"))
-        )
-        .in_bulk([*chosen, *set(because.values())])
-    )
+    papers = Paper.objects.visible().for_cards().in_bulk([*chosen, *set(because.values())])
     return [
         Pick(paper=papers[pid], score=float(scores[i]), because=papers[because[pid]])
         for i, pid in zip(order, chosen, strict=True)

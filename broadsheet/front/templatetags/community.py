@@ -1,8 +1,8 @@
-"""Template filters for comments and authors."""
+"""Template filters for comments, authors, members' avatars and paper cards."""
 
 from django import template
 
-from broadsheet.front import markdown
+from broadsheet.front import avatars, cards, linkify, markdown
 from broadsheet.papers.authors import author_slug
 
 register = template.Library()
@@ -14,6 +14,12 @@ def comment_markdown(text: str):
 
 
 @register.filter
+def linkify_urls(text: str):
+    """Plain text (an abstract) with its bare http(s) URLs made into links."""
+    return linkify.linkify(text)
+
+
+@register.filter
 def author_url_slug(author) -> str:
     return author_slug(author)
 
@@ -21,3 +27,18 @@ def author_url_slug(author) -> str:
 @register.filter
 def author_url(author) -> str:
     return f"/authors/{author_slug(author)}"
+
+
+@register.simple_tag
+def avatar(user, size: int = 20):
+    return avatars.avatar_svg(user, size)
+
+
+@register.filter
+def paper_links(paper) -> list:
+    return cards.paper_links(paper)
+
+
+@register.filter
+def thumbnail_src(paper) -> str:
+    return cards.thumbnail_src(paper)
