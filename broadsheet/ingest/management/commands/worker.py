@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -79,8 +81,10 @@ class Command(BaseCommand):
             )
         names = ", ".join(name for name, _ in jobs)
         self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        # SIGTERM stops the scheduler as Ctrl-C does; a job already running finishes (every
+        # job commits in batches) and releases its claim before the process exits.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            # SIGTERM ends the process: every job commits in batches, so nothing is half-stored.
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             scheduler.shutdown(wait=False)
