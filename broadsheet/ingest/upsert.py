@@ -14,7 +14,7 @@ import functools
 import gc
 import logging
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -274,7 +274,7 @@ class Upserter:
                     else ops.adapt_datetimefield_value
                 )
             elif kind == "JSONField":
-                adapters[f.attname] = functools.partial(ops.adapt_json_value, encoder=f.encoder)
+                adapters[f.attname] = _json_adapter(f.encoder)
         # Values the same for every row of the batch, adapted once: the timestamps, and the
         # defaults of the fields no record sets (github_stars, upvote_count).
         now = timezone.now()
@@ -372,6 +372,13 @@ class Upserter:
         ]
         Listing.objects.bulk_create(rows, ignore_conflicts=True)
         return len(rows)
+
+
+def _json_adapter(encoder) -> Callable[[object], object]:
+    """A value for a JSON column as the ORM saves it: None is SQL NULL (a nullable field's
+    "not known yet", e.g. keywords not computed), anything else JSON."""
+    adapt = functools.partial(connection.ops.adapt_json_value, encoder=encoder)
+    return lambda value: None if value is None else adapt(value)
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:

@@ -39,6 +39,10 @@ class Paper(models.Model):
     project_url = models.URLField("project page", max_length=500, blank=True)
     github_repo = models.URLField("GitHub repository", max_length=500, blank=True)
     github_stars = models.PositiveIntegerField(null=True, blank=True)
+    # The first page's picture: a path under DATA_DIR/thumbnails made by the worker
+    # (thumbnails.py; served at /thumbnails/<path>), or until then a source's own image URL
+    # (Hugging Face), which the worker downloads into the same store.
+    thumbnail = models.CharField(max_length=500, blank=True)
     # When a source tells us only how many authors there are (the sample listing), not who.
     author_count = models.PositiveIntegerField(null=True, blank=True)
     # Votes by members of this site, kept in step with Upvote rows in the same transaction.
