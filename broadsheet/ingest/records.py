@@ -50,6 +50,9 @@ class PaperRecord:
     pdf_url: str = ""
     project_url: str = ""
     github_repo: str = ""
+    # What Hugging Face tells besides: its thumbnail image's URL and the repository's stars.
+    thumbnail: str = ""
+    github_stars: int | None = None
     # Votes the source reports (Hugging Face); None when the source has no such figure.
     source_upvotes: int | None = None
     # A feed day to list the paper on (Hugging Face daily papers), with its listing time.

@@ -82,6 +82,12 @@ class Paper(models.Model):
         return self.arxiv_id or self.slug
 
     @property
+    def thumbnail_src(self) -> str:
+        """The thumbnail's URL on this site, or "" while there is none (a source's remote
+        image is not shown: pages ask nothing of outside services)."""
+        return self.thumbnail if self.thumbnail.startswith("/thumbnails/") else ""
+
+    @property
     def votes(self) -> int:
         return self.upvote_count + self.source_upvotes
 

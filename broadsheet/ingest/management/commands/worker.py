@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from broadsheet.ingest.schedule import digest_jobs, scheduled_jobs
+from broadsheet.ingest.schedule import digest_jobs, scheduled_jobs, upkeep_jobs
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
 
 log = logging.getLogger("broadsheet.jobs")
@@ -34,8 +34,9 @@ class Command(BaseCommand):
     help = (
         "Run scheduled jobs: ingest the site's arXiv categories "
         "(BROADSHEET_INGEST_ARXIV_CATEGORIES) and Hugging Face daily papers "
-        "(BROADSHEET_INGEST_HF_DAILY) every day at BROADSHEET_INGEST_AT. "
-        "A job already running elsewhere is not started twice."
+        "(BROADSHEET_INGEST_HF_DAILY) every day at BROADSHEET_INGEST_AT; send emails; keep "
+        "new papers' vectors and keywords, listed papers' thumbnails and GitHub stars up to "
+        "date. A job already running elsewhere is not started twice."
     )
 
     def add_arguments(self, parser):
@@ -53,7 +54,7 @@ class Command(BaseCommand):
 
         if once:
             daily()
-            for name, job, _ in digest_jobs():
+            for name, job, _ in [*digest_jobs(), *upkeep_jobs()]:
                 _guarded(name, job)()
             return
         hour, minute = settings.INGEST_AT
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             coalesce=True,
             misfire_grace_time=3600,
         )
-        for name, job, cron in digest_jobs():
+        for name, job, cron in [*digest_jobs(), *upkeep_jobs()]:
             scheduler.add_job(
                 _guarded(name, job),
                 CronTrigger(timezone=settings.TIME_ZONE, **cron),
