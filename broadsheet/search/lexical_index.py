@@ -122,10 +122,8 @@ def plain(text: str) -> str:
     parts, last = None, 0
     for m in _PLURAL_S.finditer(text):
         end = start = m.start()
-        while (
-            start > 0
-            and text[start - 1].isascii()
-            and (text[start - 1].isupper() or text[start - 1].isdigit())
+        while start > 0 and text[start - 1].isascii() and (
+            text[start - 1].isupper() or text[start - 1].isdigit()
         ):
             start -= 1
         before = text[start - 1] if start else " "
