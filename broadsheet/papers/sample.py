@@ -3,12 +3,12 @@
 - The sample listing: a real Daily Papers page of 2026-06-23 (34 papers, data/seed-papers.json),
   listed over the last SAMPLE_DAYS days ending today (the file's first papers today), so the
   feed, trending and the digest preview have something on any day.
-- The arXiv set: 1,000 real arXiv titles and abstracts with their categories
-  (data/arxiv-1000.csv), stored as searchable papers that are not on the feed. Their vectors
-  and keywords ship beside them (data/arxiv-1000-vectors.npy and .json, made by
-  bench/sample_vectors.py with the site's own embedder), so a new site does not spend a minute
-  embedding them; a site whose model differs from the one the file names embeds them itself
-  (`broadsheet embed`, `broadsheet keywords`).
+- The arXiv set: 1,000 rows of real arXiv titles and abstracts with their categories
+  (data/arxiv-1000.csv; 993 papers, as the file repeats 7 rows), stored as searchable papers
+  that are not on the feed. Their vectors and keywords ship beside them
+  (data/arxiv-1000-vectors.npy and .json, made by bench/sample_vectors.py with the site's own
+  embedder), so a new site does not spend a minute embedding them; a site whose model differs
+  from the one the file names embeds them itself (`broadsheet embed`, `broadsheet keywords`).
 """
 
 from __future__ import annotations
@@ -114,9 +114,10 @@ def load_sample(day: dt.date | None = None, arxiv: bool = True) -> SampleCounts:
 
 
 def _listing_times(day: dt.date | None, count: int) -> list[tuple[dt.date, dt.datetime]]:
-    """(feed day, listed at) of each sample paper, in the file's order. A minute apart
-    within a day, newest first, so ties keep the file's order; never after now."""
+    """(feed day, listed at) of each sample paper, in the file's order: newest first, so
+    ties keep the file's order; a minute apart (less early in the morning: never after now)."""
     now = timezone.now()
+    per_day = count if day is not None else -(-count // SAMPLE_DAYS)
     out = []
     for i in range(count):
         if day is not None:
@@ -127,7 +128,8 @@ def _listing_times(day: dt.date | None, count: int) -> list[tuple[dt.date, dt.da
             position = i - -(-back * count // SAMPLE_DAYS)  # from the first paper of its day
         start = timezone.make_aware(dt.datetime.combine(on, dt.time()))
         base = min(start + dt.timedelta(hours=9), max(now, start))
-        out.append((on, max(start, base - dt.timedelta(minutes=position))))
+        step = min(dt.timedelta(minutes=1), (base - start) / per_day)
+        out.append((on, base - step * position))
     return out
 
 
@@ -178,12 +180,15 @@ def _load_arxiv(counts: SampleCounts) -> None:
         ).values_list("title", "abstract")
     )
     used: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     new: dict[int, Paper] = {}  # file row -> paper
     for i, row in enumerate(rows):
+        if (row.title, row.abstract) in seen:
+            continue  # the file repeats a few rows: one paper each
+        seen.add((row.title, row.abstract))
         if (row.title, row.abstract) in stored:
             counts.searchable_existing += 1
             continue
-        stored.add((row.title, row.abstract))  # a repeated row of the file is one paper
         slug = unique_slug(row.title, lambda s: s in used or Paper.objects.filter(slug=s).exists())
         used.add(slug)
         fits = usable and meta["text_hashes"][i] == text_hash(row.title, row.abstract)

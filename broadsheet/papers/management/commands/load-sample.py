@@ -16,7 +16,7 @@ def _day(text: str) -> dt.date:
 class Command(BaseCommand):
     help = (
         "Load the sample data: 34 real papers on the feed of the last "
-        f"{SAMPLE_DAYS} days ending today (a Daily Papers page of {SAMPLE_DAY}), and 1,000 "
+        f"{SAMPLE_DAYS} days ending today (a Daily Papers page of {SAMPLE_DAY}), and 993 "
         "real arXiv abstracts that search finds but the feed does not list, with their "
         "vectors and keywords when the site's model made them. Safe to run twice."
     )
