@@ -58,6 +58,9 @@ class Command(BaseCommand):
                 _guarded(name, job)()
             return
         hour, minute = settings.INGEST_AT
+        # APScheduler logs every job it adds and every run at INFO; our own job lines
+        # (run_exclusive) say what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BlockingScheduler(timezone=settings.TIME_ZONE)
         # A heartbeat row for /readyz and the status page: a stopped worker shows as stale.
         me, started = process_name("worker"), timezone.now()
@@ -81,7 +84,10 @@ class Command(BaseCommand):
                 misfire_grace_time=3600,
             )
         names = ", ".join(name for name, _ in jobs)
-        self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        if names:
+            self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        others = ", ".join(name for name, _, _ in [*digest_jobs(), *upkeep_jobs()])
+        self.stdout.write(f"Worker started: {others} on their schedules.")
         # SIGTERM stops the scheduler as Ctrl-C does; a job already running finishes (every
         # job commits in batches) and releases its claim before the process exits.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
