@@ -240,7 +240,7 @@ def test_load_sample_brings_in_the_arxiv_set_searchable_with_its_vectors():
     rows = arxiv_rows()
     distinct = {(r.title, r.abstract) for r in rows}
     assert (len(rows), len(distinct)) == (1000, 993)  # the file repeats 7 rows
-    assert "arXiv set (searchable, not listed): 993 papers added, 0 already present" in output
+    assert "arXiv set (searchable, not listed): 993 papers added, 0 already present." in output
     assert Listing.objects.count() == 34
     assert Paper.objects.count() == 34 + 993
     assert Paper.objects.filter(listing__isnull=True).count() == 993
@@ -254,17 +254,19 @@ def test_load_sample_brings_in_the_arxiv_set_searchable_with_its_vectors():
     hits = search("fingerprint", mode="lexical").hits
     assert rows[2].title in [hit.paper.title for hit in hits]
 
-    # The shipped vectors are what the site's embedder makes.
-    some = [rows[i] for i in (0, 2, 500, 999)]
-    fresh = embed_texts([paper_text(r.title, r.abstract) for r in some])
+    # The shipped vectors are what the site's embedder makes (arXiv set and listing).
+    some = [(r.title, r.abstract) for r in (rows[0], rows[2], rows[500], rows[999])]
+    some.append((collapse(seed()[5]["title"]), collapse(seed()[5]["abstract"])))
+    fresh = embed_texts([paper_text(title, abstract) for title, abstract in some])
     backend = get_backend()
-    for row, vector in zip(some, fresh, strict=True):
-        stored = backend.vector_of(Paper.objects.get(title=row.title, abstract=row.abstract).pk)
+    for (title, abstract), vector in zip(some, fresh, strict=True):
+        stored = backend.vector_of(Paper.objects.get(title=title, abstract=abstract).pk)
         cosine = float(stored @ vector / (np.linalg.norm(stored) * np.linalg.norm(vector)))
-        assert cosine > 0.99, (row.title, cosine)
-    # Left for `broadsheet embed` and `keywords`: the 34 listed papers only.
-    assert count_missing() == 34
-    assert Paper.objects.filter(ai_keywords__isnull=True).count() == 34
+        assert cosine > 0.99, (title, cosine)
+    # Nothing is left for `broadsheet embed` and `broadsheet keywords`.
+    assert count_missing() == 0
+    assert not Paper.objects.filter(ai_keywords__isnull=True).exists()
+    assert "from the package: 1027 of the 1027 papers added" in output
 
     again = load_sample("--day", str(SAMPLE_DAY))
     assert "0 papers added, 993 already present" in again
@@ -279,6 +281,8 @@ def test_a_site_with_another_model_embeds_the_arxiv_set_itself(monkeypatch):
 
     output = load_sample("--day", str(SAMPLE_DAY))
 
-    assert "993 papers added, 0 already present; 0 with the package's vectors" in output
+    assert "993 papers added, 0 already present." in output
+    assert "from the package: 0 of the 1027 papers added" in output
+    assert "Sample listing: 34 papers added" in output
     assert count_missing() == 34 + 993
     assert Paper.objects.filter(ai_keywords__isnull=True).count() == 34 + 993

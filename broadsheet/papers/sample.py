@@ -5,10 +5,12 @@
   feed, trending and the digest preview have something on any day.
 - The arXiv set: 1,000 rows of real arXiv titles and abstracts with their categories
   (data/arxiv-1000.csv; 993 papers, as the file repeats 7 rows), stored as searchable papers
-  that are not on the feed. Their vectors and keywords ship beside them
-  (data/arxiv-1000-vectors.npy and .json, made by bench/sample_vectors.py with the site's own
-  embedder), so a new site does not spend a minute embedding them; a site whose model differs
-  from the one the file names embeds them itself (`broadsheet embed`, `broadsheet keywords`).
+  that are not on the feed.
+
+The vectors and keywords of both ship beside them (data/<file>-vectors.npy and .json, made by
+bench/sample_vectors.py with the site's own embedder), so a new site spends no time embedding
+them (1,000 abstracts take over a minute); a site whose model differs from the one the files
+name embeds them itself (`broadsheet embed`, `broadsheet keywords`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from broadsheet.papers.slugs import unique_slug
 SAMPLE_DAY = dt.date(2026, 6, 23)  # the day of the Daily Papers page the listing comes from
 SAMPLE_DAYS = 4  # the listing is spread over this many days, ending today
 ARXIV_FILE = "data/arxiv-1000.csv"
-VECTORS_FILE = "data/arxiv-1000-vectors.npy"
-VECTORS_META = "data/arxiv-1000-vectors.json"
+# Shipped vectors and keywords: data/<stem>-vectors.npy and .json, one row per record.
+LISTING_VECTORS = "seed-papers"
+ARXIV_VECTORS = "arxiv-1000"
 
 
 def _data(name: str):
@@ -69,12 +72,45 @@ def arxiv_rows() -> list[ArxivRow]:
     return rows
 
 
-def shipped_vectors() -> tuple[np.ndarray, dict]:
-    """The arXiv set's vectors (float32, one row per CSV row) and what the .json beside them
-    says: the model that made them, each row's text hash and keywords."""
-    with _data(VECTORS_FILE).open("rb") as f:
+def shipped_vectors(stem: str) -> tuple[np.ndarray, dict]:
+    """Vectors shipped for a sample file (float32, one row per record) and what the .json
+    beside them says: the model that made them, each record's text hash and keywords."""
+    with _data(f"data/{stem}-vectors.npy").open("rb") as f:
         vectors = np.load(f).astype(np.float32)
-    return vectors, json.loads(_data(VECTORS_META).read_text())
+    return vectors, json.loads(_data(f"data/{stem}-vectors.json").read_text())
+
+
+def _shipped(stem: str, texts: list[tuple[str, str]]) -> list[tuple[np.ndarray, list] | None]:
+    """For each (title, abstract) of the file, its shipped (vector, keywords), or None when
+    the site's model is not the one that made them or the text is not the one embedded."""
+    from broadsheet.search.backends.base import text_hash
+    from broadsheet.search.embedder import model_name
+
+    try:
+        vectors, meta = shipped_vectors(stem)
+    except FileNotFoundError:
+        return [None] * len(texts)
+    if meta.get("model") != model_name() or len(vectors) != len(texts):
+        return [None] * len(texts)
+    hashes, keywords = meta["text_hashes"], meta["keywords"]
+    return [
+        (vectors[i], keywords[i]) if hashes[i] == text_hash(title, abstract) else None
+        for i, (title, abstract) in enumerate(texts)
+    ]
+
+
+def _store_vectors(papers: list[Paper], shipped: list[tuple[np.ndarray, list]]) -> int:
+    """Store shipped vectors as these (just indexed) papers' own; returns how many."""
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.backends.base import text_hash
+
+    items = [
+        (paper.pk, vector, text_hash(paper.title, paper.abstract))
+        for paper, (vector, _) in zip(papers, shipped, strict=True)
+    ]
+    if items:
+        get_backend().store_vectors(items)
+    return len(items)
 
 
 def _links(urls: list[str]) -> dict:
@@ -93,7 +129,7 @@ class SampleCounts:
     listed_existing: int = 0
     searchable_new: int = 0
     searchable_existing: int = 0
-    vectors: int = 0  # shipped vectors stored (0: the site's model differs, or none new)
+    vectors: int = 0  # shipped vectors stored (none when the site's model differs)
 
 
 def load_sample(day: dt.date | None = None, arxiv: bool = True) -> SampleCounts:
@@ -136,44 +172,52 @@ def _listing_times(day: dt.date | None, count: int) -> list[tuple[dt.date, dt.da
 @transaction.atomic
 def _load_sample(day: dt.date | None, arxiv: bool) -> SampleCounts:
     counts = SampleCounts()
-    new_ids: list[int] = []
     records = sample_records()
-    for rec, (on, listed_at) in zip(records, _listing_times(day, len(records)), strict=True):
-        title = " ".join(rec["title"].split())
+    texts = [(" ".join(r["title"].split()), " ".join(r["abstract"].split())) for r in records]
+    shipped = _shipped(LISTING_VECTORS, texts)
+    new: list[tuple[Paper, tuple | None]] = []
+    times = _listing_times(day, len(records))
+    for rec, (title, abstract), (on, listed_at), ready in zip(
+        records, texts, times, shipped, strict=True
+    ):
         paper = Paper.objects.filter(title=title, arxiv_id=None).first()
         if paper is None:
             published = dt.datetime.combine(dt.date.fromisoformat(rec["published_on"]), dt.time())
             paper = Paper.objects.create(
                 slug=unique_slug(title, lambda s: Paper.objects.filter(slug=s).exists()),
                 title=title,
-                abstract=" ".join(rec["abstract"].split()),
+                abstract=abstract,
                 published_at=timezone.make_aware(published, dt.UTC),
                 author_count=rec["authors_count"],
                 source_upvotes=rec["upvotes"],
+                # Keywords are chosen by closeness to the vector: shipped ones go with it.
+                ai_keywords=ready[1] if ready else None,
                 **_links(rec["links"]),
             )
             counts.listed_new += 1
-            new_ids.append(paper.pk)
+            new.append((paper, ready))
         else:
             counts.listed_existing += 1
         Listing.objects.get_or_create(
             paper=paper,
             defaults={"day": on, "submitted_at": listed_at, "source": Listing.Source.SAMPLE},
         )
-    if new_ids:
-        papers_changed.send(sender=Paper, paper_ids=new_ids)
+    if new:
+        papers_changed.send(sender=Paper, paper_ids=[p.pk for p, _ in new])
+        counts.vectors += _store_vectors(*_ready(new))
     if arxiv:
         _load_arxiv(counts)
     return counts
 
 
-def _load_arxiv(counts: SampleCounts) -> None:
-    from broadsheet.search.backends.base import text_hash
-    from broadsheet.search.embedder import model_name
+def _ready(new: list[tuple[Paper, tuple | None]]) -> tuple[list[Paper], list[tuple]]:
+    pairs = [(paper, ready) for paper, ready in new if ready is not None]
+    return [p for p, _ in pairs], [r for _, r in pairs]
 
+
+def _load_arxiv(counts: SampleCounts) -> None:
     rows = arxiv_rows()
-    vectors, meta = shipped_vectors()
-    usable = meta.get("model") == model_name() and len(vectors) == len(rows)
+    shipped = _shipped(ARXIV_VECTORS, [(r.title, r.abstract) for r in rows])
     stored = set(
         Paper.objects.filter(
             arxiv_id=None, doi=None, title__in={r.title for r in rows}
@@ -181,8 +225,8 @@ def _load_arxiv(counts: SampleCounts) -> None:
     )
     used: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    new: dict[int, Paper] = {}  # file row -> paper
-    for i, row in enumerate(rows):
+    new: list[tuple[Paper, tuple | None]] = []
+    for row, ready in zip(rows, shipped, strict=True):
         if (row.title, row.abstract) in seen:
             continue  # the file repeats a few rows: one paper each
         seen.add((row.title, row.abstract))
@@ -191,28 +235,18 @@ def _load_arxiv(counts: SampleCounts) -> None:
             continue
         slug = unique_slug(row.title, lambda s: s in used or Paper.objects.filter(slug=s).exists())
         used.add(slug)
-        fits = usable and meta["text_hashes"][i] == text_hash(row.title, row.abstract)
-        new[i] = Paper(
+        paper = Paper(
             slug=slug,
             title=row.title,
             abstract=row.abstract,
             primary_category=row.categories[0] if row.categories else "",
             categories=row.categories,
-            # Keywords are chosen by closeness to the vector: shipped ones go with it.
-            ai_keywords=meta["keywords"][i] if fits else None,
+            ai_keywords=ready[1] if ready else None,
         )
+        new.append((paper, ready))
     if not new:
         return
-    Paper.objects.bulk_create(new.values(), batch_size=500)
+    Paper.objects.bulk_create([p for p, _ in new], batch_size=500)
     counts.searchable_new = len(new)
-    papers_changed.send(sender=Paper, paper_ids=[p.pk for p in new.values()])
-    items = [
-        (paper.pk, vectors[i], meta["text_hashes"][i])
-        for i, paper in new.items()
-        if paper.ai_keywords is not None
-    ]
-    if items:
-        from broadsheet.search.backends import get_backend
-
-        get_backend().store_vectors(items)
-    counts.vectors = len(items)
+    papers_changed.send(sender=Paper, paper_ids=[p.pk for p, _ in new])
+    counts.vectors += _store_vectors(*_ready(new))

@@ -49,6 +49,11 @@ class Command(BaseCommand):
         if not no_arxiv:
             self.stdout.write(
                 f"arXiv set (searchable, not listed): {counts.searchable_new} papers added, "
-                f"{counts.searchable_existing} already present; {counts.vectors} with "
-                "the package's vectors and keywords."
+                f"{counts.searchable_existing} already present."
+            )
+        added = counts.listed_new + counts.searchable_new
+        if added:
+            self.stdout.write(
+                f"Vectors and keywords from the package: {counts.vectors} of the {added} "
+                "papers added (`broadsheet embed` and `broadsheet keywords` do the rest)."
             )
