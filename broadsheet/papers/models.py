@@ -85,7 +85,8 @@ class Paper(models.Model):
     def thumbnail_src(self) -> str:
         """The thumbnail's URL on this site, or "" while there is none (a source's remote
         image is not shown: pages ask nothing of outside services)."""
-        return self.thumbnail if self.thumbnail.startswith("/thumbnails/") else ""
+        own = f"/thumbnails/{self.pk}.webp"  # what the worker stores (ingest/thumbnails.py)
+        return own if self.thumbnail == own else ""
 
     @property
     def votes(self) -> int:
