@@ -87,3 +87,28 @@ def test_the_migration_turns_json_null_keywords_into_sql_null():
     ]
     assert Paper.objects.get(pk=done.pk).ai_keywords == ["graphs"]
     assert Paper.objects.get(pk=empty.pk).ai_keywords == []
+
+
+@pytest.mark.django_db
+def test_the_worker_gives_new_papers_vectors_and_keywords():
+    from broadsheet.ingest.schedule import new_papers_job, upkeep_jobs
+    from broadsheet.search.indexing import count_missing
+
+    assert "new-papers" in [name for name, _, _ in upkeep_jobs()]
+    upsert(
+        [
+            _record(
+                "2611.00003",
+                "Graph Neural Networks for Molecules",
+                "Graph neural networks predict molecular properties from atom graphs.",
+            )
+        ]
+    )
+    assert count_missing() == 1
+
+    counts = new_papers_job()
+
+    assert counts.papers == 1 and count_missing() == 0
+    paper = Paper.objects.get(arxiv_id="2611.00003")
+    assert any("graph" in k.lower() for k in paper.ai_keywords), paper.ai_keywords
+    assert new_papers_job().papers == 0
