@@ -5,31 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingest', '0001_initial'),
-        ('papers', '0008_keywords_sql_null'),
+        ("ingest", "0001_initial"),
+        ("papers", "0008_keywords_sql_null"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GitHubRepo',
+            name="GitHubRepo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='owner/name, lower case', max_length=200, unique=True)),
-                ('stars', models.PositiveIntegerField(blank=True, null=True)),
-                ('etag', models.CharField(blank=True, max_length=200)),
-                ('checked_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=500)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="owner/name, lower case", max_length=200, unique=True
+                    ),
+                ),
+                ("stars", models.PositiveIntegerField(blank=True, null=True)),
+                ("etag", models.CharField(blank=True, max_length=200)),
+                ("checked_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=500)),
             ],
         ),
         migrations.CreateModel(
-            name='ThumbnailFailure',
+            name="ThumbnailFailure",
             fields=[
-                ('paper', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='thumbnail_failure', serialize=False, to='papers.paper')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('retry_at', models.DateTimeField()),
-                ('error', models.CharField(max_length=500)),
+                (
+                    "paper",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="thumbnail_failure",
+                        serialize=False,
+                        to="papers.paper",
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("retry_at", models.DateTimeField()),
+                ("error", models.CharField(max_length=500)),
             ],
         ),
     ]

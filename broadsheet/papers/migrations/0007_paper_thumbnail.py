@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('papers', '0006_paper_hidden_index'),
+        ("papers", "0006_paper_hidden_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='paper',
-            name='thumbnail',
+            model_name="paper",
+            name="thumbnail",
             field=models.CharField(blank=True, max_length=500),
         ),
     ]
