@@ -177,10 +177,12 @@ def validate(rec: PaperRecord) -> PaperRecord:
         github, project = find_links(f"{rec.comment} {rec.abstract}")
         rec.github_repo = rec.github_repo or github
         rec.project_url = rec.project_url or project
-    for name in ("abs_url", "pdf_url", "project_url", "github_repo"):
+    for name in ("abs_url", "pdf_url", "project_url", "github_repo", "thumbnail"):
         setattr(rec, name, _url(getattr(rec, name), name))
     if rec.source_upvotes is not None and rec.source_upvotes < 0:
         raise Rejected("negative upvote count")
+    if rec.github_stars is not None and rec.github_stars < 0:
+        raise Rejected("negative GitHub stars")
     rec.validated = True
     return rec
 

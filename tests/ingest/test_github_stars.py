@@ -151,3 +151,19 @@ def test_hugging_face_imports_keep_their_stars_and_thumbnail(sources, polite, se
     jobs.ingest_hf_daily({"date": "2024-01-04"}, client=polite)
     paper.refresh_from_db()
     assert paper.thumbnail == f"/thumbnails/{paper.pk}.webp"
+
+
+def test_an_imported_thumbnail_must_be_a_web_url_and_stars_not_negative():
+    from broadsheet.ingest.jsonl import record_from_json
+    from broadsheet.ingest.records import Rejected, validate
+
+    good = record_from_json(
+        {"arxiv_id": "2601.00001", "title": "T", "thumbnail": "https://x.org/a.png",
+         "github_stars": 3},
+        "line 1",
+    )  # fmt: skip
+    assert (validate(good).thumbnail, good.github_stars) == ("https://x.org/a.png", 3)
+    for bad in ({"thumbnail": "javascript:alert(1)"}, {"github_stars": -1}):
+        record = record_from_json({"arxiv_id": "2601.00002", "title": "T", **bad}, "line 2")
+        with pytest.raises(Rejected):
+            validate(record)
