@@ -302,6 +302,12 @@ try:
 except (ValueError, AssertionError):
     raise SettingError(f"BROADSHEET_INGEST_AT={_ingest_at!r}: expected HH:MM") from None
 
+# Thumbnails and GitHub stars, kept up to date by `broadsheet worker` (0 per run: none).
+THUMBNAILS_PER_RUN = envint("BROADSHEET_THUMBNAILS_PER_RUN", 20, minimum=0)
+GITHUB_STARS_PER_RUN = envint("BROADSHEET_GITHUB_STARS_PER_RUN", 50, minimum=0)
+GITHUB_API_URL = env("BROADSHEET_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+GITHUB_TOKEN = env("BROADSHEET_GITHUB_TOKEN")
+
 # Search by meaning as well as by words (loads a 21 MB model on the first query).
 SEARCH_SEMANTIC = envbool("BROADSHEET_SEARCH_SEMANTIC", True)
 

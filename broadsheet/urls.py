@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from broadsheet.accounts import views as accounts
 from broadsheet.accounts.forms import LoginForm, ResetForm
 from broadsheet.front import feed_views as feed
-from broadsheet.front import formats, icon_views, submit_views
+from broadsheet.front import formats, icon_views, submit_views, thumbnail_views
 from broadsheet.front import paper_views as paper
 from broadsheet.lib.mail_limits import limit_posts
 from broadsheet.ops import health
@@ -21,6 +21,7 @@ urlpatterns = [
     re_path(r"^papers/month/(?P<month>[^/]+)$", feed.by_month, name="month"),
     path("papers/trending", feed.trending, name="trending"),
     path("submit", submit_views.submit_page, name="submit"),
+    path("thumbnails/<int:paper_id>.webp", thumbnail_views.thumbnail, name="thumbnail"),
     path("", include("broadsheet.front.personal_urls")),
     path("", include("broadsheet.api.urls")),
     path("feeds/", include("broadsheet.front.feeds")),

@@ -33,7 +33,7 @@ PREVIOUS_TITLES = [
 @pytest.fixture
 def site(transactional_db):
     """The sample listing on SAMPLE_DAY plus three papers listed the day before."""
-    call_command("load-sample", stdout=io.StringIO())
+    call_command("load-sample", "--day", "2026-06-23", "--no-arxiv", stdout=io.StringIO())
     for votes, title in zip([30, 20, 10], PREVIOUS_TITLES, strict=True):
         make_listing(
             PREVIOUS_DAY,

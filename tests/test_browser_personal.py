@@ -23,7 +23,7 @@ SAE = "Interpreting Attention Layer Outputs with Sparse Autoencoders"
 
 @pytest.fixture
 def sample(transactional_db):
-    call_command("load-sample", stdout=io.StringIO())
+    call_command("load-sample", "--day", "2026-06-23", "--no-arxiv", stdout=io.StringIO())
 
 
 def log_in(page: Page, base: str) -> None:

@@ -286,7 +286,7 @@ def test_card_with_four_authors_has_no_plus(client):
 
 
 def test_sample_cards_give_the_number_of_authors_when_names_are_unknown(client):
-    call_command("load-sample", stdout=io.StringIO())
+    call_command("load-sample", "--day", "2026-06-23", "--no-arxiv", stdout=io.StringIO())
 
     response = client.get("/")
 

@@ -1,4 +1,6 @@
-"""The sample listing: 34 real papers from the package's seed file, listed on 2026-06-23."""
+"""The sample data: 34 real papers from the package's seed file, listed over the last days
+ending today (or on the page's own day, 2026-06-23, with --day), and the arXiv set: real
+abstracts that search finds, with the vectors and keywords shipped beside them."""
 
 from __future__ import annotations
 
@@ -8,14 +10,16 @@ import json
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 import broadsheet.papers
 from broadsheet.papers.models import Author, Authorship, Listing, Paper
-from broadsheet.papers.sample import SAMPLE_DAY, sample_records
+from broadsheet.papers.sample import SAMPLE_DAY, SAMPLE_DAYS, arxiv_rows, sample_records
 
 SEED_FILE = Path(broadsheet.papers.__file__).parent / "data" / "seed-papers.json"
 
@@ -28,9 +32,10 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def load_sample() -> str:
+def load_sample(*args: str) -> str:
+    """The listing alone, on the page's own day (unless `args` say otherwise)."""
     out = io.StringIO()
-    call_command("load-sample", stdout=out)
+    call_command("load-sample", *(args or ("--day", str(SAMPLE_DAY), "--no-arxiv")), stdout=out)
     return out.getvalue()
 
 
@@ -195,3 +200,89 @@ def test_loading_the_sample_twice_at_once_lists_each_paper_once():
     assert sorted("34 papers added" in out for out in outputs) == [False, True]
     assert Paper.objects.count() == 34
     assert Listing.objects.count() == 34
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("clock", ["15:00", "00:00:05"])
+def test_load_sample_lists_the_papers_over_the_last_days_ending_today(client, settings, clock):
+    hour, minute, *second = (int(x) for x in clock.split(":"))
+    local = dt.datetime(2027, 3, 10, hour, minute, *second)
+    now = timezone.make_aware(local)
+    with time_machine.travel(now, tick=False):
+        output = load_sample("--no-arxiv")
+        response = client.get("/")
+
+    assert "34 papers added, 0 already present" in output
+    today = dt.date(2027, 3, 10)
+    listings = list(Listing.objects.select_related("paper").order_by("-submitted_at"))
+    # Newest first is the file's order: its first papers today, then a day back, and so on.
+    assert [li.paper.title for li in listings] == [collapse(rec["title"]) for rec in seed()]
+    days = [li.day for li in listings]
+    assert days == sorted(days, reverse=True)
+    assert sorted(set(days)) == [today - dt.timedelta(days=n) for n in range(SAMPLE_DAYS)][::-1]
+    assert all(Listing.day_of(li.submitted_at) == li.day for li in listings)
+    assert all(li.submitted_at <= now for li in listings)
+    assert {li.source for li in listings} == {Listing.Source.SAMPLE}
+    # Today's page (the home page) shows the first of them.
+    assert response.context["day"] == today
+    assert "Causal de Finetti" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_load_sample_brings_in_the_arxiv_set_searchable_with_its_vectors():
+    from broadsheet.search import search
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.embedder import embed_texts, paper_text
+    from broadsheet.search.indexing import count_missing
+
+    output = load_sample("--day", str(SAMPLE_DAY))
+
+    rows = arxiv_rows()
+    distinct = {(r.title, r.abstract) for r in rows}
+    assert (len(rows), len(distinct)) == (1000, 993)  # the file repeats 7 rows
+    assert "arXiv set (searchable, not listed): 993 papers added, 0 already present." in output
+    assert Listing.objects.count() == 34
+    assert Paper.objects.count() == 34 + 993
+    assert Paper.objects.filter(listing__isnull=True).count() == 993
+    first = Paper.objects.get(title=rows[0].title)
+    assert first.categories == rows[0].categories == ["cs.CV", "cs.LG", "eess.IV"]
+    assert first.primary_category == "cs.CV"
+    assert first.abstract == rows[0].abstract and first.ai_keywords
+
+    # Found by a word of its own (not in the sample listing).
+    assert "fingerprint" in rows[2].title.lower()
+    hits = search("fingerprint", mode="lexical").hits
+    assert rows[2].title in [hit.paper.title for hit in hits]
+
+    # The shipped vectors are what the site's embedder makes (arXiv set and listing).
+    some = [(r.title, r.abstract) for r in (rows[0], rows[2], rows[500], rows[999])]
+    some.append((collapse(seed()[5]["title"]), collapse(seed()[5]["abstract"])))
+    fresh = embed_texts([paper_text(title, abstract) for title, abstract in some])
+    backend = get_backend()
+    for (title, abstract), vector in zip(some, fresh, strict=True):
+        stored = backend.vector_of(Paper.objects.get(title=title, abstract=abstract).pk)
+        cosine = float(stored @ vector / (np.linalg.norm(stored) * np.linalg.norm(vector)))
+        assert cosine > 0.99, (title, cosine)
+    # Nothing is left for `broadsheet embed` and `broadsheet keywords`.
+    assert count_missing() == 0
+    assert not Paper.objects.filter(ai_keywords__isnull=True).exists()
+    assert "from the package: 1027 of the 1027 papers added" in output
+
+    again = load_sample("--day", str(SAMPLE_DAY))
+    assert "0 papers added, 993 already present" in again
+    assert Paper.objects.count() == 34 + 993
+
+
+@pytest.mark.django_db
+def test_a_site_with_another_model_embeds_the_arxiv_set_itself(monkeypatch):
+    from broadsheet.search.indexing import count_missing
+
+    monkeypatch.setattr("broadsheet.search.embedder.model_name", lambda: "another model")
+
+    output = load_sample("--day", str(SAMPLE_DAY))
+
+    assert "993 papers added, 0 already present." in output
+    assert "from the package: 0 of the 1027 papers added" in output
+    assert "Sample listing: 34 papers added" in output
+    assert count_missing() == 34 + 993
+    assert Paper.objects.filter(ai_keywords__isnull=True).count() == 34 + 993

@@ -39,6 +39,10 @@ def _local_day(when: dt.datetime | None) -> dt.date | None:
         return None
 
 
+def _is_web_url(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and len(url) <= 500 and " " not in url
+
+
 def parse_item(item, day: dt.date | None, origin: str) -> PaperRecord:
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         raise Rejected(f"{origin}: not a daily-papers item")
@@ -54,7 +58,10 @@ def parse_item(item, day: dt.date | None, origin: str) -> PaperRecord:
     # When HF put the paper on its daily page; the item's own publishedAt is arXiv's date.
     listed_at = _when(paper.get("submittedOnDailyAt")) or _when(item.get("publishedAt"))
     upvotes = paper.get("upvotes")
+    stars = paper.get("githubStars")
     text = lambda v: v if isinstance(v, str) else ""  # noqa: E731
+    # The image is downloaded into our own store by the worker (thumbnails.py).
+    thumbnail = text(item.get("thumbnail"))
     return PaperRecord(
         arxiv_id=ident,
         title=text(paper.get("title")) or text(item.get("title")),
@@ -64,6 +71,8 @@ def parse_item(item, day: dt.date | None, origin: str) -> PaperRecord:
         github_repo=text(paper.get("githubRepo")),
         project_url=text(paper.get("projectPage")),
         source_upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else None,
+        thumbnail=thumbnail if _is_web_url(thumbnail) else "",
+        github_stars=stars if type(stars) is int and stars >= 0 else None,
         listing_day=day or _local_day(listed_at),
         listed_at=listed_at,
         listing_source=Listing.Source.HF,

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger("broadsheet.ingest")
 
@@ -25,9 +25,10 @@ MAX_BODY = 200 * 1024 * 1024
 class FetchError(Exception):
     """A source could not be reached or refused the request for good."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, headers=None):
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}  # the refusal's headers (rate limits: when to come back)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -72,24 +73,40 @@ class PoliteClient:
         self._last = self.clock()
 
     def get(self, url: str, params: dict | None = None) -> bytes:
+        return self.fetch(url, params)[2]
+
+    def fetch(
+        self, url: str, params: dict | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """(status, headers, body) of a GET with these request headers. A 304 (a conditional
+        request's "not modified") is an answer, with an empty body."""
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode(params)}"
         last_error = ""
+        last_status, last_headers = None, None
         for attempt in range(self.retries + 1):
             self._wait_turn()
             self.requests += 1
-            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+            request = urllib.request.Request(
+                url, headers={"User-Agent": USER_AGENT, **(headers or {})}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     body = response.read(MAX_BODY + 1)
+                    status, got = response.status, response.headers
                 if len(body) > MAX_BODY:
                     raise FetchError(f"{url}: response larger than {MAX_BODY} bytes")
-                return body
+                return status, got, body
             except urllib.error.HTTPError as e:
+                if e.code == 304:
+                    return 304, e.headers, b""
                 if e.code not in RETRY_STATUSES:
-                    raise FetchError(f"{url}: HTTP {e.code} {e.reason}", status=e.code) from None
+                    raise FetchError(
+                        f"{url}: HTTP {e.code} {e.reason}", status=e.code, headers=e.headers
+                    ) from None
                 delay = _retry_after(e.headers.get("Retry-After"))
                 last_error = f"HTTP {e.code}"
+                last_status, last_headers = e.code, e.headers
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
                 delay = None
                 last_error = str(getattr(e, "reason", e))
@@ -98,4 +115,8 @@ class PoliteClient:
             delay = min(self.max_wait, delay if delay is not None else self.backoff * 2**attempt)
             log.warning("%s: %s; retrying in %.0f s", url, last_error, delay)
             self.sleep(delay)
-        raise FetchError(f"{url}: {last_error} after {self.retries + 1} attempts")
+        raise FetchError(
+            f"{url}: {last_error} after {self.retries + 1} attempts",
+            status=last_status,
+            headers=last_headers,
+        )

@@ -33,9 +33,9 @@ _FIELDS = {
 _DATETIMES = {"published_at", "updated_at", "listed_at"}
 _STRINGS = {
     "title", "abstract", "arxiv_id", "doi", "primary_category", "comment", "journal_ref",
-    "abs_url", "pdf_url", "project_url", "github_repo", "listing_source", "slug",
+    "abs_url", "pdf_url", "project_url", "github_repo", "listing_source", "slug", "thumbnail",
 }  # fmt: skip
-_INTS = {"arxiv_version", "author_count", "source_upvotes"}
+_INTS = {"arxiv_version", "author_count", "source_upvotes", "github_stars"}
 # What each field must be, looked up once per field (this runs for every line of an import).
 _KIND = {
     **dict.fromkeys(_FIELDS, "any"),

@@ -74,6 +74,9 @@ class PaperRecord:
     pdf_url: str = ""
     project_url: str = ""
     github_repo: str = ""
+    # What Hugging Face tells besides: its thumbnail image's URL and the repository's stars.
+    thumbnail: str = ""
+    github_stars: int | None = None
     # Votes the source reports (Hugging Face); None when the source has no such figure.
     source_upvotes: int | None = None
     # A feed day to list the paper on (Hugging Face daily papers), with its listing time.
@@ -284,10 +287,11 @@ def validate(rec: PaperRecord) -> PaperRecord:
         github, project = find_links(f"{rec.comment} {rec.abstract}")
         rec.github_repo = rec.github_repo or github
         rec.project_url = rec.project_url or project
-    for name in ("abs_url", "pdf_url", "project_url", "github_repo"):
+    for name in ("abs_url", "pdf_url", "project_url", "github_repo", "thumbnail"):
         setattr(rec, name, _url(getattr(rec, name), name))
     _check_int(rec.author_count, "author count", 0, MAX_COUNT)
     _check_int(rec.source_upvotes, "upvote count", 0, MAX_COUNT)
+    _check_int(rec.github_stars, "GitHub stars", 0, MAX_COUNT)
     rec.validated = True
     return rec
 

@@ -80,3 +80,38 @@ def digest_jobs() -> list[tuple[str, object, dict]]:
         ("send-digests", digests_job, {"hour": hour, "minute": minute}),
         ("send-confirmations", confirmations_job, {"minute": "*"}),
     ]
+
+
+def thumbnails_job():
+    from broadsheet.ingest.thumbnails import make_thumbnails
+
+    return make_thumbnails()
+
+
+def github_stars_job():
+    from broadsheet.ingest.github import refresh_stars
+
+    return refresh_stars()
+
+
+def new_papers_job():
+    """Vectors and keywords for papers that came in since (a member's submission, an
+    import): nothing is loaded when there is nothing to do."""
+    from broadsheet.search.indexing import count_missing, embed_missing
+    from broadsheet.search.keywords import keyword_missing
+
+    if count_missing():
+        embed_missing()
+    return keyword_missing()
+
+
+def upkeep_jobs() -> list[tuple[str, object, dict]]:
+    """(name, function, cron fields) of the jobs that keep papers complete: new papers'
+    vectors and keywords, thumbnails (BROADSHEET_THUMBNAILS_PER_RUN) every 15 minutes, GitHub
+    stars (BROADSHEET_GITHUB_STARS_PER_RUN) every hour."""
+    jobs: list[tuple[str, object, dict]] = [("new-papers", new_papers_job, {"minute": "3/15"})]
+    if settings.THUMBNAILS_PER_RUN:
+        jobs.append(("thumbnails", thumbnails_job, {"minute": "*/15"}))
+    if settings.GITHUB_STARS_PER_RUN:
+        jobs.append(("github-stars", github_stars_job, {"minute": "37"}))
+    return jobs

@@ -14,7 +14,7 @@ import functools
 import gc
 import logging
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -31,7 +31,7 @@ log = logging.getLogger("broadsheet.ingest")
 FIELDS = (
     "title", "abstract", "arxiv_version", "doi", "primary_category", "categories",
     "published_at", "updated_at", "comment", "journal_ref", "abs_url", "pdf_url",
-    "project_url", "github_repo", "author_count",
+    "project_url", "github_repo", "author_count", "thumbnail", "github_stars",
 )  # fmt: skip
 # Records per transaction. Bigger batches spread each commit's fixed costs (the WAL
 # checkpoint, the lexical index's commit and merges) and the index pages every batch rewrites
@@ -233,6 +233,8 @@ class Upserter:
                     # The source did not say: never drop what we know (a DOI, the arXiv
                     # version and categories when HF has none, HF's project page).
                     continue
+                if name == "thumbnail" and paper.thumbnail:
+                    continue  # the worker may have stored it already (thumbnails.py)
                 if getattr(paper, name) != value:
                     setattr(paper, name, value)
                     changed = True
@@ -282,9 +284,9 @@ class Upserter:
                     else ops.adapt_datetimefield_value
                 )
             elif kind == "JSONField":
-                adapters[f.attname] = functools.partial(ops.adapt_json_value, encoder=f.encoder)
+                adapters[f.attname] = _json_adapter(f.encoder)
         # Values the same for every row of the batch, adapted once: the timestamps, and the
-        # defaults of the fields no record sets (github_stars, upvote_count).
+        # defaults of the fields no record sets (ai_keywords, upvote_count).
         now = timezone.now()
         per_record = {*FIELDS, "slug", "arxiv_id", "source_upvotes", "hidden"}
         same = {f.attname: f.get_default() for f in fields if f.attname not in per_record}
@@ -380,6 +382,13 @@ class Upserter:
         ]
         Listing.objects.bulk_create(rows, ignore_conflicts=True)
         return len(rows)
+
+
+def _json_adapter(encoder) -> Callable[[object], object]:
+    """A value for a JSON column as the ORM saves it: None is SQL NULL (a nullable field's
+    "not known yet", e.g. keywords not computed), anything else JSON."""
+    adapt = functools.partial(connection.ops.adapt_json_value, encoder=encoder)
+    return lambda value: None if value is None else adapt(value)
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:

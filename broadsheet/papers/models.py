@@ -39,7 +39,9 @@ class Paper(models.Model):
     project_url = models.URLField("project page", max_length=500, blank=True)
     github_repo = models.URLField("GitHub repository", max_length=500, blank=True)
     github_stars = models.PositiveIntegerField(null=True, blank=True)
-    # Path or URL of a picture of the first page (made by the worker); blank when none.
+    # The first page's picture: a path under DATA_DIR/thumbnails made by the worker
+    # (thumbnails.py; served at /thumbnails/<path>), or until then a source's own image URL
+    # (Hugging Face), which the worker downloads into the same store.
     thumbnail = models.CharField(max_length=500, blank=True)
     # When a source tells us only how many authors there are (the sample listing), not who.
     author_count = models.PositiveIntegerField(null=True, blank=True)
@@ -78,6 +80,13 @@ class Paper(models.Model):
     def ref(self) -> str:
         """The id used in URLs: the arXiv id when there is one, otherwise the slug."""
         return self.arxiv_id or self.slug
+
+    @property
+    def thumbnail_src(self) -> str:
+        """The thumbnail's URL on this site, or "" while there is none (a source's remote
+        image is not shown: pages ask nothing of outside services)."""
+        own = f"/thumbnails/{self.pk}.webp"  # what the worker stores (ingest/thumbnails.py)
+        return own if self.thumbnail == own else ""
 
     @property
     def votes(self) -> int:

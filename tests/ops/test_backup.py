@@ -123,7 +123,7 @@ def test_backup_and_restore_commands_on_a_fresh_site(tmp_path):
     env = child_env(tmp_path / "site")
     env.pop("BROADSHEET_DATABASE_URL", None)  # SQLite: a PostgreSQL site is the test above
     run_broadsheet(["migrate", "-v0"], env)
-    run_broadsheet(["load-sample"], env)
+    run_broadsheet(["load-sample", "--day", "2026-06-23", "--no-arxiv"], env)
     out = run_broadsheet(["backup", str(tmp_path / "bk")], env).stdout
     assert "Backed up sqlite database" in out
 

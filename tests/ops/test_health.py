@@ -146,7 +146,10 @@ def test_the_worker_beats_when_it_starts_and_on_a_schedule(db, settings, monkeyp
     monkeypatch.setattr(BlockingScheduler, "start", start)
     monkeypatch.setattr(BlockingScheduler, "shutdown", lambda self, wait=True: None)
     Command().handle(once=False)
-    assert set(scheduled) == {"beat", "daily", "send-digests", "send-confirmations"}
+    assert set(scheduled) == {
+        "beat", "daily", "send-digests", "send-confirmations", "new-papers", "thumbnails",
+        "github-stars",
+    }  # fmt: skip
     assert scheduled["beat"].trigger.interval.total_seconds() == BEAT_SECONDS
     beat_row = Heartbeat.objects.get()
     assert beat_row.name == process_name("worker")

@@ -31,7 +31,7 @@ def test_a_sqlite_site_moves_to_postgresql_and_exports_the_same(transactional_db
     sqlite_site = child_env(tmp_path / "sqlite-site")
     sqlite_site.pop("BROADSHEET_DATABASE_URL")
     run_broadsheet(["migrate", "-v0"], sqlite_site)
-    run_broadsheet(["load-sample"], sqlite_site)
+    run_broadsheet(["load-sample", "--day", "2026-06-23", "--no-arxiv"], sqlite_site)
     (tmp_path / "extra.jsonl").write_text("".join(json.dumps(r) + "\n" for r in EXTRA))
     run_broadsheet(["ingest", "jsonl", str(tmp_path / "extra.jsonl")], sqlite_site)
     run_broadsheet(["export", "jsonl", "-o", str(tmp_path / "from-sqlite.jsonl")], sqlite_site)

@@ -40,7 +40,7 @@ def cached_embed(sample_vectors):
 @pytest.fixture
 def sample(db, cached_embed) -> dict[str, Paper]:
     """The sample listing, indexed and embedded; papers by title."""
-    call_command("load-sample", verbosity=0)
+    call_command("load-sample", "--day", "2026-06-23", "--no-arxiv", verbosity=0)
     embed_missing(embed=cached_embed)
     return {p.title: p for p in Paper.objects.all()}
 

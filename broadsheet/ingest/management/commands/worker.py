@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -10,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from broadsheet.ingest.schedule import digest_jobs, scheduled_jobs
+from broadsheet.ingest.schedule import digest_jobs, scheduled_jobs, upkeep_jobs
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
 
 log = logging.getLogger("broadsheet.jobs")
@@ -32,8 +34,9 @@ class Command(BaseCommand):
     help = (
         "Run scheduled jobs: ingest the site's arXiv categories "
         "(BROADSHEET_INGEST_ARXIV_CATEGORIES) and Hugging Face daily papers "
-        "(BROADSHEET_INGEST_HF_DAILY) every day at BROADSHEET_INGEST_AT. "
-        "A job already running elsewhere is not started twice."
+        "(BROADSHEET_INGEST_HF_DAILY) every day at BROADSHEET_INGEST_AT; send emails; keep "
+        "new papers' vectors and keywords, listed papers' thumbnails and GitHub stars up to "
+        "date. A job already running elsewhere is not started twice."
     )
 
     def add_arguments(self, parser):
@@ -51,10 +54,13 @@ class Command(BaseCommand):
 
         if once:
             daily()
-            for name, job, _ in digest_jobs():
+            for name, job, _ in [*digest_jobs(), *upkeep_jobs()]:
                 _guarded(name, job)()
             return
         hour, minute = settings.INGEST_AT
+        # APScheduler logs every job it adds and every run at INFO; our own job lines
+        # (run_exclusive) say what matters.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BlockingScheduler(timezone=settings.TIME_ZONE)
         # A heartbeat row for /readyz and the status page: a stopped worker shows as stale.
         me, started = process_name("worker"), timezone.now()
@@ -68,7 +74,7 @@ class Command(BaseCommand):
             coalesce=True,
             misfire_grace_time=3600,
         )
-        for name, job, cron in digest_jobs():
+        for name, job, cron in [*digest_jobs(), *upkeep_jobs()]:
             scheduler.add_job(
                 _guarded(name, job),
                 CronTrigger(timezone=settings.TIME_ZONE, **cron),
@@ -78,9 +84,14 @@ class Command(BaseCommand):
                 misfire_grace_time=3600,
             )
         names = ", ".join(name for name, _ in jobs)
-        self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        if names:
+            self.stdout.write(f"{names}: every day at {hour:02d}:{minute:02d} {settings.TIME_ZONE}")
+        others = ", ".join(name for name, _, _ in [*digest_jobs(), *upkeep_jobs()])
+        self.stdout.write(f"Worker started: {others} on their schedules.")
+        # SIGTERM stops the scheduler as Ctrl-C does; a job already running finishes (every
+        # job commits in batches) and releases its claim before the process exits.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            # SIGTERM ends the process: every job commits in batches, so nothing is half-stored.
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             scheduler.shutdown(wait=False)

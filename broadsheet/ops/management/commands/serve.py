@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -62,6 +63,12 @@ class Command(BaseCommand):
             action="store_true",
             help="skip `migrate` and `collectstatic` (when a deploy step already ran them)",
         )
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="also run `broadsheet worker` (mail, scheduled jobs) as a supervised child, "
+            "stopped with the server (./run uses this)",
+        )
 
     def handle(self, *args, bind=None, workers=None, threads=None, timeout=None, **options):
         try:
@@ -75,8 +82,30 @@ class Command(BaseCommand):
             migrate_locked()
             call_command("collectstatic", interactive=False, verbosity=0)
         from gunicorn.app.base import BaseApplication
+        from gunicorn.arbiter import Arbiter
 
+        from broadsheet.ops.supervise import JobWorker
         from broadsheet.wsgi import application
+
+        job_worker = JobWorker() if options["with_worker"] else None
+
+        class Supervisor(Arbiter):
+            """gunicorn's master, which also keeps the job worker running."""
+
+            def start(self):
+                super().start()
+                if job_worker is not None:
+                    job_worker.start()
+
+            def manage_workers(self):
+                super().manage_workers()
+                if job_worker is not None:
+                    job_worker.keep_alive()
+
+            def stop(self, graceful=True):
+                if job_worker is not None:
+                    job_worker.stop()
+                super().stop(graceful)
 
         class Server(BaseApplication):
             def load_config(self):
@@ -86,8 +115,16 @@ class Command(BaseCommand):
             def load(self):
                 return application
 
+            def run(self):
+                try:
+                    Supervisor(self).run()
+                except RuntimeError as e:  # as BaseApplication.run reports it
+                    sys.stderr.write(f"\nError: {e}\n")
+                    sys.exit(1)
+
+        also = " and the job worker" if job_worker is not None else ""
         self.stdout.write(
-            f"Serving on {bind} with {workers} processes x {threads} threads", ending="\n"
+            f"Serving on {bind} with {workers} processes x {threads} threads{also}", ending="\n"
         )
         self.stdout.flush()
         # The workers are forked from this process: they must not share its database socket.
