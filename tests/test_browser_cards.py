@@ -26,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 @pytest.fixture
 def sample_day(transactional_db):
-    call_command("load-sample", stdout=io.StringIO())
+    call_command("load-sample", "--day", "2026-06-23", "--no-arxiv", stdout=io.StringIO())
     return Listing.objects.count()
 
 
@@ -116,7 +116,7 @@ def test_pages_fetch_nothing_from_other_sites_and_have_no_inline_scripts(
     ada = make_user("ada")
     top = Paper.objects.order_by("-source_upvotes", "pk").first()
     Paper.objects.filter(pk=top.pk).update(
-        thumbnail="/media/thumbs/top.webp",
+        thumbnail=f"/thumbnails/{top.pk}.webp",
         abstract="Code at https://github.com/a/b and javascript:alert(1) too.",
     )
     Listing.objects.filter(paper=top).update(submitted_by=ada, source=Listing.Source.MEMBER)

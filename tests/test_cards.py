@@ -13,7 +13,7 @@ from factories import add_authors, make_comment, make_listing, make_paper, make_
 
 from broadsheet.front.avatars import avatar_svg, hue, initials
 from broadsheet.front.cards import paper_links, thumbnail_src
-from broadsheet.papers.models import Author, Collection, CollectionItem
+from broadsheet.papers.models import Author, Collection, CollectionItem, Paper
 
 pytestmark = pytest.mark.django_db
 
@@ -62,27 +62,25 @@ def test_a_paper_with_nothing_known_has_no_links():
     assert paper_links(make_paper()) == []
 
 
-@pytest.mark.parametrize(
-    "stored, src",
-    [
-        ("", ""),
-        ("/media/thumbs/1.webp", "/media/thumbs/1.webp"),
-        ("thumbs/1.webp", "/thumbs/1.webp"),
-        ("https://example.org/1.png", "https://example.org/1.png"),
-    ],
-)
-def test_thumbnail_src(stored, src):
-    assert thumbnail_src(make_paper(thumbnail=stored)) == src
+def test_thumbnail_src_is_the_worker_made_file_only():
+    paper = make_paper()
+    own = f"/thumbnails/{paper.pk}.webp"
+    for stored, src in [("", ""), (own, own), ("https://example.org/1.png", "")]:
+        paper.thumbnail = stored
+        assert thumbnail_src(paper) == src
 
 
 def test_card_shows_the_picture_when_there_is_one_and_a_placeholder_otherwise(client):
-    make_listing(DAY, "With picture", thumbnail="/media/thumbs/p.webp")
+    pictured = make_listing(DAY, "With picture").paper
+    Paper.objects.filter(pk=pictured.pk).update(thumbnail=f"/thumbnails/{pictured.pk}.webp")
     make_listing(DAY, "Without picture", primary_category="cs.CL")
 
     response = client.get("/")
 
     with_picture = card_html(response, "With picture")
-    assert re.search(r'<img src="/media/thumbs/p\.webp" alt="" loading="lazy"', with_picture)
+    assert re.search(
+        rf'<img src="/thumbnails/{pictured.pk}\.webp" alt="" loading="lazy"', with_picture
+    )
     assert "thumb-none" not in with_picture
     without = card_html(response, "Without picture")
     assert "<img" not in without
@@ -158,12 +156,13 @@ def busy_day(n: int) -> None:
             f"Busy {i}",
             votes=i,
             submitted_by=make_user(),
-            thumbnail=f"/media/thumbs/{i}.webp",
             github_repo=f"https://github.com/a/{i}",
             github_stars=i,
             ai_keywords=["a", "b"],
         )
-        add_authors(listing.paper, [f"Author {j}" for j in range(6)])
+        paper = listing.paper
+        Paper.objects.filter(pk=paper.pk).update(thumbnail=f"/thumbnails/{paper.pk}.webp")
+        add_authors(paper, [f"Author {j}" for j in range(6)])
         make_comment(listing.paper, make_user(), "hello")
 
 

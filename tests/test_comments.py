@@ -381,9 +381,7 @@ def test_paper_page_queries_do_not_grow_with_comments_and_replies(client_member,
     assert few == many
 
 
-def test_daily_page_queries_stay_fixed_with_replies_placeholders_and_reports(
-    client_member, grace
-):
+def test_daily_page_queries_stay_fixed_with_replies_placeholders_and_reports(client_member, grace):
     def add_papers(n: int) -> None:
         for _ in range(n):
             paper = make_listing(DAY).paper

@@ -62,7 +62,7 @@ def _set_up_data() -> tuple[dict[str, str], str]:
     from broadsheet.papers import collections
     from broadsheet.papers.models import Comment, Paper
 
-    call_command("load-sample", stdout=io.StringIO())
+    call_command("load-sample", "--no-arxiv", stdout=io.StringIO())
     moderator = make_user("mod", is_staff=True, is_superuser=True)
     papers = list(Paper.objects.order_by("pk")[:3])
     reading = collections.create(moderator, "To read", public=True)

@@ -34,8 +34,5 @@ def paper_links(paper) -> list[Link]:
 
 
 def thumbnail_src(paper) -> str:
-    """The `src` of the paper's first-page picture: a URL or a path on this site; "" if none."""
-    value = (getattr(paper, "thumbnail", "") or "").strip()
-    if not value or value.startswith(("/", "http://", "https://")):
-        return value
-    return "/" + value
+    """The `src` of the paper's first-page picture on this site; "" if none."""
+    return paper.thumbnail_src

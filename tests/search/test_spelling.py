@@ -88,7 +88,7 @@ def arxiv_rows() -> list[dict]:
 @pytest.fixture
 def corpus(db):
     """The sample listing and the 1,000 arXiv abstracts, indexed (no vectors)."""
-    call_command("load-sample", verbosity=0)
+    call_command("load-sample", "--no-arxiv", verbosity=0)
     papers = Paper.objects.bulk_create(
         Paper(title=" ".join(r["titles"].split()), abstract=r["summaries"], slug=f"arxiv-{i}")
         for i, r in enumerate(arxiv_rows())
