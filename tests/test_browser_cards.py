@@ -137,7 +137,7 @@ def test_pages_fetch_nothing_from_other_sites_and_have_no_inline_scripts(
         assert page.locator("script:not([src])").count() == 0, path
     outside = [url for url in requested if not same_origin(url, origin)]
     assert outside == []
-    assert any(url.endswith("/media/thumbs/top.webp") for url in requested)
+    assert any(url.endswith(f"/thumbnails/{top.pk}.webp") for url in requested)
 
     page.goto(origin + top.get_absolute_url())
     abstract = page.locator(".abstract-full")
