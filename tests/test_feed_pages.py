@@ -62,6 +62,14 @@ def test_home_skips_a_later_day_whose_listings_are_all_hidden(client):
     assert card_titles(client.get("/")) == ["Visible paper"]
 
 
+def test_home_shows_today_when_a_record_is_listed_for_tomorrow(client):
+    make_listing(DAY, "Today's paper")
+    make_listing(DAY + dt.timedelta(days=1), "Tomorrow's paper")
+
+    with time_machine.travel(dt.datetime(2026, 6, 23, 12, tzinfo=dt.UTC), tick=False):
+        assert card_titles(client.get("/")) == ["Today's paper"]
+
+
 def test_home_with_nothing_listed_says_so(client):
     response = client.get("/")
 

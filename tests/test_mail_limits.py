@@ -69,6 +69,8 @@ def test_a_client_posting_a_mail_form_too_often_gets_429_with_a_message(client, 
         assert refused.status_code == 429
         assert "Too many requests" in refused.content.decode()
         assert "more than 3 times in an hour" in refused.content.decode()
+        assert refused["Retry-After"] == "1200"  # one post's worth comes back every 20 minutes
+        assert "Try again in 20 minutes" in refused.content.decode()
         assert len(mail.outbox) == sent
         # Another client is not affected, and reading the form is never limited.
         assert client.post(path, FORMS[path](4), REMOTE_ADDR="192.0.2.8").status_code != 429

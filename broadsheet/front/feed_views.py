@@ -69,7 +69,10 @@ def day_page(request, day: dt.date, *, is_home=False):
 
 
 def home(request):
-    latest = Listing.objects.visible().order_by("-day").values_list("day", flat=True).first()
+    # The latest day up to today: a source may list a paper for tomorrow (its time zone is
+    # ahead of the site's), and one such record must not push today's papers off the home page.
+    days = Listing.objects.visible().order_by("-day").values_list("day", flat=True)
+    latest = days.filter(day__lte=timezone.localdate()).first() or days.first()
     if latest is None:
         return render(request, "front/empty.html")
     return day_page(request, latest, is_home=True)

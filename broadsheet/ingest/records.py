@@ -25,6 +25,7 @@ MAX_ABSTRACT = 20_000
 MAX_AUTHORS = 2000
 MAX_AUTHOR_NAME = 300
 MAX_CATEGORY = 32
+CATEGORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 MAX_URL = 500
 MAX_COMMENT = 5000
 MAX_JOURNAL_REF = 1000
@@ -269,6 +270,10 @@ def validate(rec: PaperRecord) -> PaperRecord:
         raise Rejected(f"more than {MAX_CATEGORIES} categories")
     if rec.categories and max(map(len, rec.categories)) > MAX_CATEGORY:
         raise Rejected(f"a category longer than {MAX_CATEGORY} characters")
+    # Categories are names such as cs.LG, hep-th or cond-mat.mes-hall: letters, digits and
+    # . - _ only, so no string can pose as a category in pages, filters or BibTeX.
+    if bad := next((c for c in rec.categories if not CATEGORY.fullmatch(c)), None):
+        raise Rejected(f"not a category name: {bad[:40]!r}")
     rec.comment = clean_text(rec.comment)
     rec.journal_ref = clean_text(rec.journal_ref)
     if len(rec.comment) > MAX_COMMENT:

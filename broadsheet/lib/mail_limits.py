@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from broadsheet.lib.clients import client_ip
+from broadsheet.lib.limits import too_many_page
 from broadsheet.lib.models import TokenBucket
 
 
@@ -51,12 +52,11 @@ def limit_posts(form: str):
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.method == "POST" and not client_may_post(form, request):
-                return render(
-                    request,
-                    "registration/too_many_posts.html",
-                    {"per_hour": settings.MAIL_FORM_POSTS_PER_HOUR},
-                    status=429,
+                per_hour = settings.MAIL_FORM_POSTS_PER_HOUR
+                message = (
+                    f"This form was sent more than {per_hour} times in an hour from your network."
                 )
+                return too_many_page(request, message, math.ceil(3600 / max(per_hour, 1)))
             return view(request, *args, **kwargs)
 
         return wrapped

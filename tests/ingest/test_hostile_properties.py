@@ -88,7 +88,9 @@ bad_day = st.one_of(
     st.dates(min_value=TODAY + dt.timedelta(days=2)),
 ).map(dt.date.isoformat)
 too_long = st.integers(1001, 3000).map(lambda n: "T" * n)
-long_category = st.integers(33, 80).map(lambda n: "c" * n)
+long_category = st.integers(33, 80).map(lambda n: "c" * n) | st.sampled_from(
+    ["cs.LG},url={https://e.vil/", "cs;LG", "<b>cs</b>"]
+)
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 

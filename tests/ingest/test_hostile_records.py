@@ -52,6 +52,7 @@ def hostile_lines() -> list[str]:
         json.dumps(good(17, comment="tail \ud83d")),
         json.dumps(good(18, listing_day="2024-01-05", source_upvotes=2**31 - 1)),
         json.dumps({"arxiv_id": "a" * 40 + "/1234567", "title": "Longer than the column"}),
+        json.dumps(good(20, primary_category="cs.LG},url={https://e.vil/")),
     ]
 
 
@@ -69,7 +70,7 @@ def test_hostile_jsonl_lines_are_rejected_by_line_and_the_rest_is_stored(tmp_pat
 
     output, warnings = ingest_jsonl(path, caplog)
 
-    assert output == "jsonl: 2 new, 0 updated, 0 unchanged, 17 rejected, 2 newly listed\n"
+    assert output == "jsonl: 2 new, 0 updated, 0 unchanged, 18 rejected, 2 newly listed\n"
     assert set(Paper.objects.values_list("arxiv_id", flat=True)) == {"2401.00001", "2401.00018"}
     assert Paper.objects.get(arxiv_id="2401.00018").source_upvotes == 2**31 - 1
     assert sorted(Listing.objects.values_list("day", flat=True)) == [
@@ -96,11 +97,12 @@ def test_hostile_jsonl_lines_are_rejected_by_line_and_the_rest_is_stored(tmp_pat
         f"{p} 16: unknown field(s) title\\ud800",
         f"{p} 17: 2401.00017: comment holds a lone surrogate (not valid UTF-8)",
         f"{p} 19: {'a' * 40}/1234567: invalid arXiv id '{'a' * 40}/1234567'",
+        f"{p} 20: 2401.00020: not a category name: 'cs.LG}},url={{https://e.vil/'",
     ]
 
     # Kill-safe and idempotent: the same file again changes nothing and fails on nothing.
     output, _ = ingest_jsonl(path, caplog)
-    assert output == "jsonl: 0 new, 0 updated, 2 unchanged, 17 rejected, 0 newly listed\n"
+    assert output == "jsonl: 0 new, 0 updated, 2 unchanged, 18 rejected, 0 newly listed\n"
 
 
 def test_hostile_lines_parsed_in_the_second_process_are_rejected_there(tmp_path):
@@ -113,11 +115,11 @@ def test_hostile_lines_parsed_in_the_second_process_are_rejected_there(tmp_path)
     with path.open("rb") as f:
         items = [str(i) if isinstance(i, Exception) else i for i in read_jsonl_file(f, "f", 3)]
 
-    assert len(items) == 38
+    assert len(items) == 40
     assert [i.arxiv_id for i in items if not isinstance(i, str)] == ["2401.00001", "2401.00018"] * 2
     assert items[7] == "f line 8: invalid JSON (nested too deeply)"
-    assert items[26] == "f line 27: invalid JSON (nested too deeply)"
-    assert items[22] == "f line 23: 2401.00004: upvote count is out of range (0 to 2147483647)"
+    assert items[27] == "f line 28: invalid JSON (nested too deeply)"
+    assert items[23] == "f line 24: 2401.00004: upvote count is out of range (0 to 2147483647)"
 
 
 def hf_item(arxiv_id: str, **paper) -> dict:
