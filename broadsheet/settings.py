@@ -171,15 +171,13 @@ else:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                     # Reads through a memory map of the file (up to 2 GB, SQLite's own cap)
                     # instead of a read() call per page into a 2 MB private cache: a search
-                    # reads a few hundred scattered rows, 2-2.5x faster mapped (measured at
-                    # 300k papers), and the pages are the OS's shared page cache, not memory
-                    # of each worker.
+                    # reads a few hundred scattered rows, faster mapped, and the pages are the
+                    # OS's shared page cache, not memory of each worker (bench/README.md).
                     " PRAGMA mmap_size=2147418112;"
                     # Past those 2 GB pages are read into this connection's own cache: 64 MB
-                    # instead of 2 keeps the B-tree levels above the rows there. At 1M papers
-                    # (a 3.9 GB file), a search's check of its ~120 semantic candidates took
-                    # p50 1.4-2.2 ms instead of 2.0-2.6, and hybrid search p50 21.7-22.6 ms
-                    # instead of 23.7-24.3 (alternating runs). Pages are allocated as read.
+                    # instead of 2 keeps the B-tree levels above the rows there, which makes
+                    # a search's check of its candidates faster on a large database
+                    # (bench/README.md). Pages are allocated as read.
                     " PRAGMA cache_size=-65536;"
                 ),
             },

@@ -1,4 +1,4 @@
-"""The Hugging Face Papers API's JSON shapes (see DESIGN.md, "HF-compatible API").
+"""The Hugging Face Papers API's JSON shapes (see docs/api.md, "Hugging Face-compatible API").
 
 Field names and date formats follow huggingface.co exactly, since clients parse them: dates are
 UTC with milliseconds and a `Z` (huggingface_hub's parser accepts only that form). An item of

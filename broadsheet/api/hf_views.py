@@ -1,5 +1,5 @@
 """The Hugging Face-compatible endpoints: code written for huggingface.co's Papers API works
-against a Broadsheet by changing only the base URL (see DESIGN.md, "HF-compatible API").
+against a Broadsheet by changing only the base URL (see docs/api.md, "Hugging Face-compatible API").
 
     GET /api/daily_papers?date=|week=|month=&submitter=&sort=publishedAt|trending&p=&limit=
     GET /api/papers/{id}

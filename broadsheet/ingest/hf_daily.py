@@ -1,7 +1,7 @@
 """Hugging Face daily papers (or any HF-compatible endpoint): papers and their feed days.
 
 The source's upvote count is kept as the paper's `source_upvotes`, apart from our members'
-votes; feed pages rank by the sum, and so does trending (see the README).
+votes; feed pages rank by the sum, and so does trending (see docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -36,10 +36,9 @@ FIELDS = (
 # Records per transaction. Bigger batches spread each commit's fixed costs (the WAL
 # checkpoint, the lexical index's commit and merges) and the index pages every batch rewrites
 # (the authorships' author_id index takes an entry per author of every paper) over more
-# papers: measured on SQLite, 5000 imports 15-20% faster than 1000; at 1M records 20000
-# imports 6% faster than 5000 (365.7 s vs 389.5 s, bench/ingest.py; the importer's CPU 7%
-# lower), as the index pages each commit rewrites grow with the database. Larger batches
-# make the record-by-record retry of a batch that clashes (store_safely) longer.
+# papers, and the index pages each commit rewrites grow with the database (bench/README.md,
+# "ingest.py"). Larger batches make the record-by-record retry of a batch that clashes
+# (store_safely) longer.
 BATCH_SIZE = 20000
 # Values per `IN (...)` list: under SQLite's historical limit of 999 query parameters.
 IN_CHUNK = 900
@@ -438,9 +437,8 @@ def _foreign_keys_on() -> bool:
 def _no_foreign_key_checks():
     """On SQLite, foreign keys unchecked while an import stores its batches.
 
-    Checking them is two lookups for every authorship row (its paper, its author): with
-    them, the authorship inserts of 300k records took 24.8 / 25.0 s of CPU, without them
-    21.0 / 20.9 s (the import of bench/ingest.py, alternating runs). Every id a batch writes
+    Checking them is two lookups for every authorship row (its paper, its author), a
+    measurable share of an import's CPU (bench/README.md). Every id a batch writes
     was read or created in the batch's own transaction, which holds SQLite's write lock,
     so none can dangle; the one exception, author ids cached across batches, is checked
     again in each batch (Upserter._forget_deleted_authors). Django emulates ON DELETE
@@ -461,8 +459,8 @@ def _no_foreign_key_checks():
 @contextmanager
 def _no_cyclic_gc():
     """Python's cycle collector off while records are stored: an import allocates millions
-    of short-lived containers, which trigger collections that walk the whole heap (5% of an
-    import's time, measured) and find nothing, since records and rows hold no cycles."""
+    of short-lived containers, which trigger collections that walk the whole heap and find
+    nothing, since records and rows hold no cycles."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -64,9 +64,7 @@ class Paper(models.Model):
             models.Index(fields=["published_at"]),
             # Search checks its ~120 candidates of each list with `id IN (...) AND hidden =
             # false`. SQLite keeps the rowid in every index entry, so this one answers that
-            # from a 9 MB index instead of 120 rows of the paper table: at 1M papers
-            # 0.48-0.73 ms instead of 0.85-1.29, and 1.55-1.92 ms instead of 2.21-2.60 with
-            # the vectors joined (medians of 300 random sets, alternating runs).
+            # from a small index instead of 120 rows of the paper table (bench/README.md).
             models.Index(fields=["hidden"], name="papers_paper_hidden_idx"),
         ]
 

@@ -136,7 +136,7 @@ class ListingQuerySet(models.QuerySet):
         )
 
     def trending(self, now: dt.datetime, window: str | None = None):
-        """Listings ranked by time-decayed votes (see README, "Trending").
+        """Listings ranked by time-decayed votes (see docs/architecture.md, "Trending").
 
         score = votes / (hours since listing + 2) ** gravity
 

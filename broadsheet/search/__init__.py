@@ -2,7 +2,7 @@
 
 Lexical (tantivy on SQLite, weighted tsvector on PostgreSQL) and semantic (MiniLM vectors in a
 faiss file on SQLite, pgvector HNSW on PostgreSQL) candidate lists, fused by reciprocal rank.
-See the "Search" section of the README.
+See docs/search.md.
 """
 
 from __future__ import annotations

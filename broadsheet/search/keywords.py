@@ -8,7 +8,7 @@
    so the list is not five spellings of the same idea.
 
 `keyword_missing()` fills `Paper.ai_keywords` for papers that have none yet, in batches
-(`broadsheet keywords`, and the worker after `embed`). See the README ("Keywords") for why this
+(`broadsheet keywords`, and the worker after `embed`). See docs/ingest.md ("Keywords") for why this
 and not YAKE or the keybert package.
 """
 
@@ -35,7 +35,7 @@ DIVERSITY = 0.5  # 0: the closest phrases, however alike; 1: as unlike each othe
 # Candidates embedded per paper, chosen by a cheap score first. Embedding every phrase of an
 # abstract (about 120) is most of the cost: on 100 arXiv abstracts (arxiv-1000.csv) all of them
 # ran at 1.0 papers/s, 40 at 1.5 papers/s (2 cores under load from other work), with the chosen
-# keywords about the same (README, "Keywords").
+# keywords about the same (bench/README.md, "recommend.py").
 MAX_CANDIDATES = 40
 BATCH = 64  # papers per transaction
 

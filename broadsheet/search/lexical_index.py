@@ -1,7 +1,7 @@
 """SQLite mode's lexical index: a tantivy index in a folder beside the database.
 
 FTS5 ranks every match of a query before it can return the best ten, which at a million
-papers costs ~100 ms for a query of common words; tantivy's block-max WAND does not. The
+papers is slow for a query of common words; tantivy's block-max WAND is not. The
 papers (and their search documents) stay the source of truth; this index is derived from
 them, kept in step by `index_papers` (the `papers_changed` signal after each ingest batch;
 during an import a second process writes it once each batch has committed,
@@ -15,10 +15,7 @@ lexical_pipeline.py) and rewritten by `broadsheet reindex`.
   clause in its text (or, for a name, its authors); the title part only adds to the score.
   Why text holds the title again: a clause matched as "title or abstract or authors" is a
   union, and tantivy scores every posting of a union nested in an intersection, where one
-  field intersects by skipping. At 1M papers (bench corpus, stage timers, medians of 100
-  queries each) a search for 2-4 words of a title fell from 10.8-12.1 to 6.5-7.0 ms, for
-  five words of an abstract from 7.2-7.9 to 4.2-4.4 ms; one common word is a scan either way
-  (13-15 ms).
+  field intersects by skipping (figures: bench/README.md).
 - Queries are built from our query tree with term, phrase and boolean queries: user text
   never reaches tantivy's query parser, so its syntax is just words.
 - Writers (ingest batches, `broadsheet embed`, `broadsheet reindex`) queue on a lock file,
@@ -113,8 +110,7 @@ def base_dir() -> Path:
 # "LLMs" would not find "LLM". Both index and query text go through this first: an "s" ends a
 # word right after a capital or digit, and the word is a capital then capitals or digits
 # ([A-Z][A-Z0-9]+s, not inside a longer word). The pattern starts with the literal "s" so the
-# scan for candidates is fast (4x faster than a pattern starting with [A-Z] over abstracts,
-# same output on 40,000 titles and abstracts); the rare candidate is checked in Python.
+# scan for candidates is fast (bench/README.md); the rare candidate is checked in Python.
 _PLURAL_S = re.compile(r"s\b(?<=[A-Z0-9]s)")
 
 
@@ -429,8 +425,7 @@ def _scored(must: list, should: list, filters=(), must_not=()) -> tantivy.Query:
     if len(must) == 1:
         # One clause: a union with its title part matches the same documents (the title is
         # in the text), and tantivy ranks it faster than a required part with an optional
-        # one (medians over 100 one-common-word queries at 1M, the abstract field standing
-        # in for text: 12.5 against 18.7 ms).
+        # one (bench/README.md).
         must = [_any([must[0], *should]) if should else must[0]]
         should = []
     if len(must) == 1 and not filters and not must_not:
@@ -493,11 +488,9 @@ def search(query: tantivy.Query, limit: int) -> Ranked:
 def search_counted(query: tantivy.Query, limit: int, count: bool = True) -> tuple[Ranked, int]:
     """The best `limit` hits and, with `count`, how many documents match (0 without).
 
-    Counting in the same pass costs almost nothing: at 1M papers block-max pruning saves
-    little on these corpora, so the top hits are found by scoring every match anyway
-    (bench queries of title and abstract words, medians of 100 each: 4.70 and 2.16 ms
-    without the count, 4.44 and 2.16 with it, the same within this machine's noise; a
-    second, counting pass cost the whole search again)."""
+    Counting in the same pass costs almost nothing: block-max pruning saves little on these
+    corpora, so the top hits are found by scoring every match anyway, where a second,
+    counting pass would cost the whole search again (bench/README.md)."""
     s = searcher()
     if s is None or limit <= 0:
         return [], 0

@@ -45,7 +45,7 @@ NEIGHBOUR_LIKES = 20
 RECENT_MAX = 3000  # papers listed since `since` scored exactly, at most
 NEGATIVES = 300  # random papers the linear model learns to tell the likes from
 MIN_SIMILARITY = 0.2  # MiniLM puts unrelated abstracts at about 0.0-0.2
-SIMILARITY_WEIGHT = 0.3  # measured with bench/recommend.py (README, "For you")
+SIMILARITY_WEIGHT = 0.3  # measured with bench/recommend.py (bench/README.md)
 MODEL_WEIGHT = 1.0 - SIMILARITY_WEIGHT
 
 

@@ -8,31 +8,20 @@ each semantic query (one primary-key read) and, when the name changed, memory-ma
 file (a few milliseconds), so new vectors are picked up without a restart and workers share
 the page cache instead of each holding a copy.
 
-Why an inverted file rather than a graph (HNSW, which this used to be, with usearch): k-means
-cuts the vectors into about 2 sqrt(N) lists, and a query scans the lists of its NPROBE
-nearest centroids in contiguous codes. Measured at 1M vectors (bench/search.py corpus, one
-thread, recall@10 of the top 10 after re-ranking 120 candidates by their float32 vectors,
-8-bit codes): 2,000 lists, 16 probed: recall 0.989 / 0.991 (two k-means seeds) in 1.2 / 1.5
-ms a search; with 1,000 lists recall swung between 0.903 and 0.976 with the seed (that
-corpus grows from 1,000 real papers, and as many lists often merge two of its clusters).
-The best usearch graph (32 links, expansion_add 256, int8) needed 14.8 ms for 0.963. It
-builds in under a minute instead of ~17. Adds and removals are real (ids live in the
-lists); a list layout trained on a much smaller corpus is retrained when the index outgrows
-it.
+Why an inverted file rather than a graph (HNSW, which this used to be): k-means cuts the
+vectors into about 2 sqrt(N) lists, and a query scans the lists of its NPROBE nearest
+centroids in contiguous codes, which at 1M vectors is both faster and more accurate than the
+best graph tried, and builds in under a minute. Adds and removals are real (ids live in the
+lists); a list layout trained on a much smaller corpus is retrained when the index outgrows it.
 
 Why float16 codes rather than 8-bit ones (which earlier versions wrote; such a file is
 searched with re-ranking until the next sync rebuilds it): their similarities rank as the
-float32 vectors do, so search no longer reads the candidates' stored vectors to re-rank
-them, and that read (120 rows of 1.6 KB scattered over the database, on the request's
-critical path) was most of the candidates' check. At 1M (300 bench queries, one process,
-the same 2,000 lists, a later corpus and k-means sample than the figures above):
-recall@10 0.9953 with float16 codes alone, 0.9957 for 8-bit codes re-ranked by the stored
-vectors, 0.9640 for 8-bit codes alone; a search took 0.73-0.83 ms against 0.87-1.06
-(float16 needs no decoding step). The file is twice as large (743 MB against 377 MB at
-1M): a worker maps only the lists its queries scan, but a cold list costs twice the reads.
+float32 vectors do, so search does not read the candidates' stored vectors (scattered rows on
+the request's critical path) to re-rank them. The file is twice as large: a worker maps only
+the lists its queries scan, but a cold list costs twice the reads.
 
-Small indexes are searched exactly (a flat index): perfect recall, and ~1 ms below
-EXACT_BELOW vectors.
+Small indexes are searched exactly (a flat index below EXACT_BELOW vectors): perfect recall.
+Measurements behind these choices: bench/README.md, "search.py".
 """
 
 from __future__ import annotations
@@ -62,7 +51,7 @@ from broadsheet.search.fields import from_blob
 log = logging.getLogger("broadsheet.search")
 
 EXACT_BELOW = 20_000
-# Lists scanned per query (measured at 1M vectors in 2,000 lists, above; at any size a list
+# Lists scanned per query (chosen at 1M vectors in 2,000 lists, bench/README.md; at any size a list
 # holds about sqrt(N) / 2 vectors, so a search scans about NPROBE * sqrt(N) / 2 codes).
 NPROBE = 16
 TRAIN_PER_LIST = 64  # k-means sample: faiss asks for at least 39 vectors a list

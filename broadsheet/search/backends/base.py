@@ -41,11 +41,8 @@ def in_ids(ids: Sequence[int]) -> tuple[str, list]:
     """`IN ...` for the ids a search checks, and its parameters. On SQLite the ids are one
     JSON parameter, so the statement's text is the same for any ids: Django's cursor
     rewrites the placeholders of every statement's text with a regex, and SQLite parses
-    every literal, which over 120 ids cost more than reading the rows (the lexical hits'
-    check of 120 random ids at 1M papers: 0.27-0.30 ms against 0.61-0.69); SQLite also
-    keeps the statement prepared. Over the bench queries, with the four checks and reads of
-    a search using it: hybrid p50 15.79 against 16.06 ms, CPU 22.02 against 22.43 ms a
-    search (alternating, one process). PostgreSQL gets the literal list."""
+    every literal, which over 120 ids cost more than reading the rows; SQLite also keeps the
+    statement prepared (figures: bench/README.md). PostgreSQL gets the literal list."""
     if connection.vendor == "sqlite":
         return "IN (SELECT value FROM json_each(%s))", [json.dumps([int(i) for i in ids])]
     return f"IN {in_list(ids)}", []
@@ -66,8 +63,7 @@ class Backend:
 
         `texts` holds (title, abstract, author names) of papers the caller has just stored
         in this transaction (an ingest batch): those are not read back from the database,
-        which was half of this method's time in an import (11.6 s of CPU against ~6 s for
-        300k records)."""
+        which was half of this method's time in an import (bench/README.md)."""
         from broadsheet.search.models import SearchDocument
 
         texts = texts or {}
