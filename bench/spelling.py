@@ -24,32 +24,19 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
-import os
 import random
 import resource
 import statistics
 import string
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
+from sitelib import django_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 CSV = ROOT / "broadsheet" / "papers" / "data" / "arxiv-1000.csv"
-
-
-def setup_django(data_dir: str) -> None:
-    os.environ.setdefault("BROADSHEET_DATA_DIR", data_dir)
-    os.environ.setdefault("BROADSHEET_DEBUG", "false")
-    os.environ.setdefault("BROADSHEET_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def misspellings() -> dict[str, str]:
@@ -99,7 +86,7 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--brute", type=int, default=3, help="words corrected by brute force")
     args = parser.parse_args()
-    setup_django(tempfile.mkdtemp(prefix="bench-spelling-"))
+    django_in_process(Path(tempfile.mkdtemp(prefix="bench-spelling-")), BROADSHEET_DEBUG="false")
     from django.db import connection
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
