@@ -15,8 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from broadsheet.papers.models import Paper
-
-MAX_QUERY = 250
+from broadsheet.search.query import MAX_QUERY
 
 
 @dataclass(frozen=True)
@@ -131,12 +130,3 @@ def search_papers(
     result = engine(query, filters, limit, offset)
     hits = [Found(h.paper, h.title_html, h.snippet_html) for h in result.hits]
     return Results(hits, max(result.total, offset + len(hits)), "search")
-
-
-def related_papers(paper: Paper, k: int = 5) -> list[Paper]:
-    """Papers like this one, from the search app (nearest abstracts); none without it."""
-    try:
-        from broadsheet.search import related
-    except ImportError:
-        return []
-    return related(paper, k=k)

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from broadsheet.digests.models import SavedSearch, Subscription, new_key
 from broadsheet.lib.addresses import AddressError, normalise_address
+from broadsheet.search.query import MAX_QUERY
 
 MAX_SAVED_SEARCHES = 20
-MAX_QUERY = 250
 
 
 class DigestError(ValueError):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from broadsheet.search.results import Filters, clamp_day
 
-MAX_QUERY = 250
+MAX_QUERY = 250  # characters of a query; the API schemas, feeds and saved searches use it too
 MAX_TERMS = 32  # more words than this add nothing to ranking and only cost time
 MAX_OR_BRANCHES = 8  # alternatives of one OR chain
 MAX_AUTHORS = 3  # author: filters; each one scans the author lists of every candidate

@@ -175,7 +175,9 @@ def test_related_papers_come_from_the_search_app(client, db, monkeypatch):
     paper = make_paper("Seed", arxiv_id="2606.00010")
     neighbour = make_paper("Neighbour")
     hidden = make_paper("Hidden neighbour", hidden=True)
-    monkeypatch.setattr("broadsheet.search.related", lambda p, k=5: [neighbour, hidden][:k])
+    monkeypatch.setattr(
+        "broadsheet.api.v1.papers.related_to", lambda p, k=5: [neighbour, hidden][:k]
+    )
     body = client.get("/api/v1/papers/2606.00010/related?limit=2").json()
     assert [p["title"] for p in body] == ["Neighbour"]
     assert client.get("/api/v1/papers/2606.00010/related?limit=21").status_code == 400

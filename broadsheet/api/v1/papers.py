@@ -12,7 +12,6 @@ from broadsheet.api.search import (
     category_q,
     cost_error,
     published_between,
-    related_papers,
     search_papers,
 )
 from broadsheet.api.v1.auth import READ, WRITE
@@ -21,6 +20,7 @@ from broadsheet.api.v1.params import PaperFilters, RelatedParams, SearchParams
 from broadsheet.api.v1.schemas import ErrorOut, PaperOut, PaperPage, SearchPage, VoteOut
 from broadsheet.api.v1.serialise import paper_out
 from broadsheet.papers import votes
+from broadsheet.search import related as related_to
 
 router = Router(tags=["papers"])
 
@@ -122,9 +122,9 @@ def remove_upvote(request: HttpRequest, ref: str):
 
 @router.get("/papers/{path:ref}/related", response={200: list[PaperOut], **ERRORS}, auth=READ)
 def related(request: HttpRequest, ref: str, params: Query[RelatedParams]):
-    """Papers like this one (nearest abstracts); empty without the search app."""
+    """Papers like this one (nearest abstracts)."""
     paper = _paper_or_404(ref)
-    ids = [p.pk for p in related_papers(paper, k=params.limit)]
+    ids = [p.pk for p in related_to(paper, k=params.limit)]
     return [paper_out(request, p) for p in papers_in_order(ids)]
 
 

@@ -47,8 +47,7 @@ class PaperOut(Schema):
     githubRepo: str
     githubStars: int | None
     aiKeywords: list[str] = Field(
-        description="A few key phrases extracted from the title and abstract (empty until "
-        "computed)"
+        description="A few key phrases extracted from the title and abstract (empty until computed)"
     )
     votes: int = Field(description="Members' upvotes plus the votes brought from the source")
     memberUpvotes: int
