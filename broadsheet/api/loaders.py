@@ -10,8 +10,6 @@ from django.db.models import Prefetch
 from broadsheet.papers.models import Authorship, Listing, Paper
 from broadsheet.papers.querysets import comment_count
 
-MAX_REF = 200
-
 
 def papers_for_output():
     """Visible papers with authors, listing (and its submitter) and comment count."""
@@ -36,19 +34,7 @@ def papers_in_order(ids: Iterable[int]) -> list[Paper]:
 
 def get_paper(ref: str) -> Paper | None:
     """A visible paper by arXiv id (with or without a version), or slug."""
-    # PostgreSQL refuses NUL in text parameters; no id or slug holds one or is this long.
-    if not ref or len(ref) > MAX_REF or "\x00" in ref:
-        return None
-    papers = papers_for_output()
-    paper = papers.by_ref(ref).first()
-    if paper is None and (base := _versionless(ref)) is not None:
-        paper = papers.filter(arxiv_id=base).first()
-    return paper
-
-
-def _versionless(ref: str) -> str | None:
-    head, sep, version = ref.rpartition("v")
-    return head if sep and head and version.isascii() and version.isdigit() else None
+    return papers_for_output().find(ref)
 
 
 def visible_listing(paper: Paper) -> Listing | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,18 +23,9 @@ from broadsheet.papers.moderation import is_moderator
 from broadsheet.papers.votes import RateLimited, toggle_upvote
 from broadsheet.search.context import related_papers
 
-_VERSIONED = re.compile(r"(.+)v[0-9]+")  # ASCII digits, as every arXiv id
-MAX_REF = 200
-
 
 def get_paper(ref: str) -> Paper:
-    # PostgreSQL refuses NUL in text parameters (a 500); no id or slug holds one anyway.
-    if len(ref) > MAX_REF or "\x00" in ref:
-        raise Http404("No such paper")
-    papers = Paper.objects.visible().prefetch_related("authorships__author")
-    paper = papers.by_ref(ref).first()
-    if paper is None and (m := _VERSIONED.fullmatch(ref)):
-        paper = papers.filter(arxiv_id=m[1]).first()
+    paper = Paper.objects.visible().prefetch_related("authorships__author").find(ref)
     if paper is None:
         raise Http404("No such paper")
     return paper

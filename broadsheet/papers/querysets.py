@@ -17,6 +17,8 @@ TRENDING_WINDOWS: dict[str, tuple[int, str]] = {
     "month": (30, "Month"),
 }
 
+MAX_REF = 200  # characters: longer than any arXiv id or slug
+
 
 class EpochSeconds(models.Func):
     """Seconds since 1970 of a datetime column, in SQL, on both database engines."""
@@ -54,6 +56,18 @@ class PaperQuerySet(models.QuerySet):
     def by_ref(self, ref: str):
         """Match an arXiv id (without version) or a slug."""
         return self.filter(Q(arxiv_id=ref) | Q(slug=ref))
+
+    def find(self, ref: str):
+        """The paper `ref` names (an arXiv id, with or without its version, or a slug), or None.
+        What no id or slug can be (empty, over MAX_REF characters, holding a NUL, which
+        PostgreSQL refuses in a parameter) finds nothing without asking the database."""
+        if not ref or len(ref) > MAX_REF or "\x00" in ref:
+            return None
+        paper = self.by_ref(ref).first()
+        head, sep, version = ref.rpartition("v")
+        if paper is None and sep and head and version.isascii() and version.isdigit():
+            paper = self.filter(arxiv_id=head).first()
+        return paper
 
     def for_cards(self):
         """Everything a paper card shows (authors, listing and submitter, comment count), in a
