@@ -80,7 +80,7 @@ def test_category_feed(client, listed, category, titles):
 
 
 def test_search_feed(client, listed, monkeypatch):
-    monkeypatch.setattr("broadsheet.api.search._engine", lambda: None)
+    monkeypatch.setattr("broadsheet.search.papers_search._engine", lambda: None)
     make_paper("Cool but never listed", published_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
     feed = parse(client.get("/feeds/search.atom?q=cool"))
     assert {e.title for e in feed.entries} == {"Cool paper", "Cool but never listed"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from broadsheet.api.loaders import visible_listing
+from broadsheet.papers.loaders import visible_listing
 from broadsheet.papers.models import Listing, Paper
 
 

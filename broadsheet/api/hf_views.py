@@ -20,10 +20,10 @@ from django.views.decorators.http import require_safe
 
 from broadsheet.api.callers import ApiError, identify
 from broadsheet.api.hf_format import hf_listing_item, hf_paper_detail, hf_search_item
-from broadsheet.api.loaders import get_paper, papers_in_order
-from broadsheet.api.search import MAX_QUERY, cost_error, search_papers
+from broadsheet.papers.loaders import get_paper, papers_in_order
 from broadsheet.papers.models import Listing
 from broadsheet.papers.periods import parse_day, parse_month, parse_week
+from broadsheet.search.papers_search import MAX_QUERY, cost_error, search_papers
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import re_path
 
-from broadsheet.api.loaders import papers_in_order
 from broadsheet.digests.models import SavedSearch
 from broadsheet.front.feeds import ITEMS, AtomMixin, PaperFeed, cached, xml_text
+from broadsheet.papers.loaders import papers_in_order
 from broadsheet.papers.models import Paper
 
 

@@ -32,9 +32,9 @@ from django.utils.cache import patch_cache_control
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 
-from broadsheet.api.search import MAX_QUERY, category_q, search_papers
 from broadsheet.lib import limits
 from broadsheet.papers.models import Listing, Paper
+from broadsheet.search.papers_search import MAX_QUERY, category_q, search_papers
 
 ITEMS = 50
 # Characters XML 1.0 cannot hold (Django refuses to write them: a 500). Sources do send them.
@@ -160,7 +160,7 @@ class SearchFeed(PaperFeed):
         return xml_text(f"Papers matching “{query}”, best match first.")
 
     def items(self, query: str) -> list[Paper]:
-        from broadsheet.api.loaders import papers_in_order
+        from broadsheet.papers.loaders import papers_in_order
 
         results = search_papers(query, limit=ITEMS)
         return papers_in_order(hit.paper.pk for hit in results.hits)

@@ -20,7 +20,7 @@ def api_settings(settings):
 def search_fallback(monkeypatch):
     """Search through the API's own fallback, not the search app (tested on its own): papers
     made by the factories are not in its index, and the tests here are about the API."""
-    monkeypatch.setattr("broadsheet.api.search._engine", lambda: None)
+    monkeypatch.setattr("broadsheet.search.papers_search._engine", lambda: None)
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def test_search_uses_the_search_app_when_it_is_there(client, db, monkeypatch):
         hit = Hit(paper=paper, score=1.0, title_html="<mark>Found</mark>", snippet_html="…")
         return SearchResult(query=query, hits=[hit], total=1, offset=offset, limit=limit)
 
-    monkeypatch.setattr("broadsheet.api.search._engine", lambda: engine)
+    monkeypatch.setattr("broadsheet.search.papers_search._engine", lambda: engine)
     body = client.get("/api/v1/search?q=found&category=cs.CL").json()
     assert body["items"][0]["titleHtml"] == "<mark>Found</mark>"
     assert calls[0][1].category == "cs.CL"

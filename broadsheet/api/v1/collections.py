@@ -12,7 +12,6 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from broadsheet.api.callers import ApiError
-from broadsheet.api.loaders import papers_for_output
 from broadsheet.api.v1.auth import MEMBER, READ, WRITE
 from broadsheet.api.v1.papers import _paper_or_404
 from broadsheet.api.v1.schemas import (
@@ -25,6 +24,7 @@ from broadsheet.api.v1.schemas import (
 )
 from broadsheet.api.v1.serialise import collection_out, paper_out
 from broadsheet.papers import collections as rules
+from broadsheet.papers.loaders import papers_for_output
 from broadsheet.papers.models import Collection
 
 router = Router(tags=["collections"])

@@ -7,20 +7,20 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from broadsheet.api.callers import ApiError
-from broadsheet.api.loaders import get_paper, papers_for_output, papers_in_order
-from broadsheet.api.search import (
-    category_q,
-    cost_error,
-    published_between,
-    search_papers,
-)
 from broadsheet.api.v1.auth import READ, WRITE
 from broadsheet.api.v1.pagination import link_header
 from broadsheet.api.v1.params import PaperFilters, RelatedParams, SearchParams
 from broadsheet.api.v1.schemas import ErrorOut, PaperOut, PaperPage, SearchPage, VoteOut
 from broadsheet.api.v1.serialise import paper_out
 from broadsheet.papers import votes
+from broadsheet.papers.loaders import get_paper, papers_for_output, papers_in_order
 from broadsheet.search import related as related_to
+from broadsheet.search.papers_search import (
+    category_q,
+    cost_error,
+    published_between,
+    search_papers,
+)
 
 router = Router(tags=["papers"])
 

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from broadsheet.api.search import MAX_QUERY
 from broadsheet.api.v1.pagination import MAX_OFFSET
+from broadsheet.search.papers_search import MAX_QUERY
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 

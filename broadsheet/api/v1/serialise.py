@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
-from broadsheet.api.loaders import visible_listing
+from broadsheet.papers.loaders import visible_listing
 from broadsheet.papers.models import Listing, Paper
 
 

@@ -1,4 +1,4 @@
-"""The one search call the API and the feeds make.
+"""The one search call the API and the feeds make (both sit above the search app).
 
 It uses `broadsheet.search.search` (hybrid lexical + semantic, built in the search app) when
 that can be imported, and otherwise a plain case-insensitive match of every query word in the
