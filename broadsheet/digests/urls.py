@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from broadsheet.digests import feeds, views
+from broadsheet.digests import views
 
 pages = [
     path("digests/subscribe", views.subscribe_page, name="subscribe"),
@@ -22,8 +22,5 @@ pages = [
     path("settings/digest/subscribe", views.subscribe_member, name="subscribe-member"),
 ]
 
-urlpatterns = [
-    path("", include((pages, "digests"))),
-    # Outside the namespace, beside the other feeds' names.
-    *feeds.urlpatterns,
-]
+# The saved searches' feeds are in broadsheet.front.saved_search_feeds.
+urlpatterns = [path("", include((pages, "digests")))]

@@ -12,7 +12,7 @@ ingested `<img src=x>` as those characters, and `a<b` intact.
 Item ids are the paper's URL, so an item keeps its id across feeds and refreshes. Responses
 carry Cache-Control max-age, Last-Modified (the newest item) and an ETag of the body, so feed
 readers polling every few minutes mostly get 304s.
-A member's saved search (with a private token in the URL) comes with the digests app.
+A member's saved search (with a private token in the URL) is in saved_search_feeds.
 """
 
 from __future__ import annotations
