@@ -51,7 +51,7 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("broadsheet.search.urls")),
+    path("", include("broadsheet.front.search_urls")),
     path("favicon.ico", icon_views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -203,7 +203,7 @@ def cached(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 def _search_view(feed: SearchFeed) -> Callable[..., HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
-        from broadsheet.search.views import SEARCHING_TOO_FAST, search_limit
+        from broadsheet.front.search_views import SEARCHING_TOO_FAST, search_limit
 
         if not request.GET.get("q", "").strip():
             return HttpResponseBadRequest("Add a search query: ?q=...", content_type="text/plain")

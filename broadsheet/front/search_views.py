@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.shortcuts import render
 
+from broadsheet.front.collection_views import cards_context
 from broadsheet.lib import limits
 from broadsheet.search import search
 from broadsheet.search.forms import SearchForm
@@ -69,8 +70,6 @@ def search_page(request):
         "show_filters": bool(filters) or bool(form.errors),
     }
     if result is not None:  # the "Save" menus of the hits, in one query
-        from broadsheet.front.collection_views import cards_context
-
         context.update(cards_context(request.user, [hit.paper for hit in result.hits]))
     template = "search/_results.html" if request.GET.get("partial") else "search/search.html"
     return render(request, template, context)
