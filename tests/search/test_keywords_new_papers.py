@@ -18,9 +18,9 @@ from django.utils import timezone
 from factories import make_paper
 
 from broadsheet.ingest.records import PaperRecord
+from broadsheet.ingest.submit import submit
 from broadsheet.ingest.upsert import upsert
 from broadsheet.papers.models import Paper
-from broadsheet.papers.submit import submit
 
 repair = importlib.import_module("broadsheet.papers.migrations.0008_keywords_sql_null")
 

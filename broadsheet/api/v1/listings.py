@@ -13,9 +13,9 @@ from broadsheet.api.v1.params import ListingFilters
 from broadsheet.api.v1.schemas import ErrorOut, ListingOut, ListingPage, MeOut, SubmitIn
 from broadsheet.api.v1.serialise import listing_out
 from broadsheet.front.pages import parse_month, parse_week
+from broadsheet.ingest.submit import SubmitError, submit
 from broadsheet.lib.limits import RateLimited
 from broadsheet.papers.models import Listing
-from broadsheet.papers.submit import SubmitError, submit
 
 router = Router(tags=["listings"])
 
