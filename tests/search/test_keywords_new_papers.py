@@ -91,7 +91,7 @@ def test_the_migration_turns_json_null_keywords_into_sql_null():
 
 @pytest.mark.django_db
 def test_the_worker_gives_new_papers_vectors_and_keywords():
-    from broadsheet.ingest.schedule import new_papers_job, upkeep_jobs
+    from broadsheet.ops.schedule import new_papers_job, upkeep_jobs
     from broadsheet.search.indexing import count_missing
 
     assert "new-papers" in [name for name, _, _ in upkeep_jobs()]
