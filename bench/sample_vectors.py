@@ -30,7 +30,7 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadsheet.settings")
     django.setup()
-    from broadsheet.papers import sample
+    from broadsheet.ops import sample
     from broadsheet.search.backends.base import text_hash
     from broadsheet.search.embedder import embed_texts, model_name, paper_text
     from broadsheet.search.keywords import extract

@@ -16,8 +16,8 @@ from django.core.management import call_command
 from factories import PASSWORD, make_listing
 from playwright.sync_api import Page, expect
 
+from broadsheet.ops.sample import SAMPLE_DAY
 from broadsheet.papers.models import Listing, Paper, Upvote
-from broadsheet.papers.sample import SAMPLE_DAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.html import strip_tags
 from factories import add_authors, make_comment, make_listing, make_user, upvote
 
-from broadsheet.papers.sample import SAMPLE_DAY
+from broadsheet.ops.sample import SAMPLE_DAY
 
 pytestmark = pytest.mark.django_db
 

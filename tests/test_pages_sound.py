@@ -22,7 +22,7 @@ from factories import make_user
 from playwright.sync_api import Error as PlaywrightError
 from test_browser import ARTIFACTS
 
-from broadsheet.papers.sample import SAMPLE_DAY
+from broadsheet.ops.sample import SAMPLE_DAY
 
 pytestmark = pytest.mark.browser
 

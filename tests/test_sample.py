@@ -18,8 +18,8 @@ from django.db import connection
 from django.utils import timezone
 
 import broadsheet.papers
+from broadsheet.ops.sample import SAMPLE_DAY, SAMPLE_DAYS, arxiv_rows, sample_records
 from broadsheet.papers.models import Author, Authorship, Listing, Paper
-from broadsheet.papers.sample import SAMPLE_DAY, SAMPLE_DAYS, arxiv_rows, sample_records
 
 SEED_FILE = Path(broadsheet.papers.__file__).parent / "data" / "seed-papers.json"
 

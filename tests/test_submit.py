@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from broadsheet.ingest.http import FetchError
 from broadsheet.ingest.records import PaperRecord
+from broadsheet.ingest.submit import SubmitError, submit
 from broadsheet.papers.models import Listing, Paper, Upvote
-from broadsheet.papers.submit import SubmitError, submit
 
 NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
 

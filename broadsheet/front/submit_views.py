@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from broadsheet.ingest.submit import SubmitError, submit
 from broadsheet.lib import limits
-from broadsheet.papers.submit import SubmitError, submit
 
 
 class SubmitForm(forms.Form):

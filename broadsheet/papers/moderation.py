@@ -9,11 +9,12 @@ longer vote, comment or submit anywhere.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from broadsheet.accounts.models import User
 from broadsheet.papers.models import (
     AuthorClaim,
     Comment,
@@ -47,7 +48,7 @@ def label_of(target) -> str:
         return f"comment by {target.user.username} on {target.paper.ref}"
     if isinstance(target, Listing):
         return f"listing of {target.paper.ref} on {target.day}"
-    if isinstance(target, User):
+    if isinstance(target, get_user_model()):
         return target.username
     if isinstance(target, AuthorClaim):
         return f"{target.user.username} as {target.author.name}"
@@ -55,7 +56,7 @@ def label_of(target) -> str:
 
 
 def log(actor, action: str, target, reason: str = "") -> ModerationAction:
-    kind = "member" if isinstance(target, User) else target._meta.model_name
+    kind = "member" if isinstance(target, get_user_model()) else target._meta.model_name
     if kind == "authorclaim":
         kind = "claim"
     return ModerationAction.objects.create(
@@ -83,7 +84,7 @@ def set_hidden(actor, target, hidden: bool, reason: str = "") -> bool:
     return True
 
 
-def check_may_suspend(actor, member: User) -> None:
+def check_may_suspend(actor, member: AbstractUser) -> None:
     """Members < moderators < admins: nobody suspends themselves, and only an admin may
     suspend staff (moderators) or another admin."""
     if member.pk == actor.pk:
@@ -92,11 +93,13 @@ def check_may_suspend(actor, member: User) -> None:
         raise NotAllowed("Only an administrator may suspend a moderator or an administrator.")
 
 
-def set_suspended(actor, member: User, suspended: bool, reason: str = "") -> bool:
+def set_suspended(actor, member: AbstractUser, suspended: bool, reason: str = "") -> bool:
     check_may_suspend(actor, member)
     with transaction.atomic():
-        changed = User.objects.filter(pk=member.pk, is_active=suspended).update(
-            is_active=not suspended
+        changed = (
+            get_user_model()
+            .objects.filter(pk=member.pk, is_active=suspended)
+            .update(is_active=not suspended)
         )
         if not changed:
             return False

@@ -12,9 +12,9 @@ from django.test import Client
 from factories import make_listing, make_user
 
 from broadsheet.ingest.records import PaperRecord
+from broadsheet.ingest.submit import SubmitError, submit
 from broadsheet.lib.limits import RateLimited
 from broadsheet.papers.models import Comment, Paper
-from broadsheet.papers.submit import SubmitError, submit
 
 START = dt.datetime(2026, 6, 23, 12, 0, tzinfo=dt.UTC)
 

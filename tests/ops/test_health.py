@@ -132,9 +132,9 @@ def test_readyz_says_what_is_wrong_when_the_database_is_down(client, db, monkeyp
 def test_the_worker_beats_when_it_starts_and_on_a_schedule(db, settings, monkeypatch):
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from broadsheet.ingest.management.commands.worker import Command
     from broadsheet.lib.jobs import BEAT_SECONDS
     from broadsheet.lib.models import Heartbeat
+    from broadsheet.ops.management.commands.worker import Command
 
     settings.INGEST_HF_DAILY = True  # a configured job, so the worker runs
     scheduled = {}

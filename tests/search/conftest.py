@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from broadsheet.ops.sample import sample_records
 from broadsheet.papers.models import Paper
-from broadsheet.papers.sample import sample_records
 from broadsheet.search.embedder import embed_texts, paper_text
 from broadsheet.search.indexing import embed_missing, index_papers
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 from factories import make_paper
 
 from broadsheet.ingest.records import PaperRecord
+from broadsheet.ingest.submit import submit
 from broadsheet.ingest.upsert import upsert
 from broadsheet.papers.models import Paper
-from broadsheet.papers.submit import submit
 
 repair = importlib.import_module("broadsheet.papers.migrations.0008_keywords_sql_null")
 
@@ -91,7 +91,7 @@ def test_the_migration_turns_json_null_keywords_into_sql_null():
 
 @pytest.mark.django_db
 def test_the_worker_gives_new_papers_vectors_and_keywords():
-    from broadsheet.ingest.schedule import new_papers_job, upkeep_jobs
+    from broadsheet.ops.schedule import new_papers_job, upkeep_jobs
     from broadsheet.search.indexing import count_missing
 
     assert "new-papers" in [name for name, _, _ in upkeep_jobs()]

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from factories import PASSWORD, make_listing
 from playwright.sync_api import Page, expect
 
+from broadsheet.ops.sample import SAMPLE_DAY
 from broadsheet.papers.authors import author_slug
-from broadsheet.papers.sample import SAMPLE_DAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

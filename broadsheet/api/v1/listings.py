@@ -12,10 +12,10 @@ from broadsheet.api.v1.pagination import link_header
 from broadsheet.api.v1.params import ListingFilters
 from broadsheet.api.v1.schemas import ErrorOut, ListingOut, ListingPage, MeOut, SubmitIn
 from broadsheet.api.v1.serialise import listing_out
+from broadsheet.ingest.submit import SubmitError, submit
 from broadsheet.lib.limits import RateLimited
 from broadsheet.papers.models import Listing
 from broadsheet.papers.periods import parse_month, parse_week
-from broadsheet.papers.submit import SubmitError, submit
 
 router = Router(tags=["listings"])
 

@@ -7,6 +7,9 @@
   (data/arxiv-1000.csv; 993 papers, as the file repeats 7 rows), stored as searchable papers
   that are not on the feed.
 
+Every data/ path here is in broadsheet/papers/data/; this module sits in
+ops because loading the sample also stores the shipped vectors through search.
+
 The vectors and keywords of both ship beside them (data/<file>-vectors.npy and .json, made by
 bench/sample_vectors.py with the site's own embedder), so a new site spends no time embedding
 them (1,000 abstracts take over a minute); a site whose model differs from the one the files
@@ -40,6 +43,7 @@ ARXIV_VECTORS = "arxiv-1000"
 
 
 def _data(name: str):
+    """A file shipped in broadsheet/papers/ (the sample files are in its data/ folder)."""
     return resources.files("broadsheet.papers").joinpath(name)
 
 

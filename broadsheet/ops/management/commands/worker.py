@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from broadsheet.ingest.schedule import digest_jobs, scheduled_jobs, upkeep_jobs
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
+from broadsheet.ops.schedule import digest_jobs, scheduled_jobs, upkeep_jobs
 
 log = logging.getLogger("broadsheet.jobs")
 

@@ -1,4 +1,7 @@
-"""The ingest jobs `broadsheet worker` runs, from settings."""
+"""The jobs `broadsheet worker` runs, from settings: ingest, vectors and keywords, emails, upkeep.
+
+It sits in ops, above the apps whose work it schedules (ingest, search, digests).
+"""
 
 from __future__ import annotations
 

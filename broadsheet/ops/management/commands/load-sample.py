@@ -2,8 +2,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from broadsheet.ops.sample import SAMPLE_DAY, SAMPLE_DAYS, load_sample
 from broadsheet.papers.models import Paper
-from broadsheet.papers.sample import SAMPLE_DAY, SAMPLE_DAYS, load_sample
 
 
 def _day(text: str) -> dt.date:
