@@ -10,8 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from broadsheet.front.collection_views import cards_context
 from broadsheet.front.forms import ClaimForm
+from broadsheet.front.view_helpers import cards_context
 from broadsheet.papers import authors
 from broadsheet.papers.models import AuthorClaim
 

@@ -14,23 +14,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from broadsheet.front.bibtex import papers_bibtex
-from broadsheet.front.paper_views import _back, _wants_json, get_paper
+from broadsheet.front.view_helpers import back_to, cards_context, get_paper, wants_json
 from broadsheet.papers import collections as rules
 from broadsheet.papers.models import Collection
 
 COLLECTION_PAGE_MAX = 500  # papers shown on a collection's page (and in its BibTeX)
-
-
-def cards_context(user, papers) -> dict:
-    """What the "Save" menu on cards needs, in one query whatever the number of cards: the
-    member's collections, and which of them hold each paper (`paper.in_collections`)."""
-    papers = list(papers)
-    if not user.is_authenticated:
-        return {}
-    collections, held = rules.menu_for(user, [p.pk for p in papers])
-    for paper in papers:
-        paper.in_collections = held.get(paper.pk, set())
-    return {"my_collections": [{"pk": pk, "name": name} for pk, name in collections]}
 
 
 def _readable_or_404(request, pk) -> Collection:
@@ -78,7 +66,7 @@ def create(request):
     if paper is not None:
         rules.add_paper(collection, paper)
         messages.success(request, f"Saved to “{collection.name}”.")
-        return redirect(_back(request, collection))
+        return redirect(back_to(request, collection))
     return redirect(collection)
 
 
@@ -144,15 +132,15 @@ def change_papers(request, pk):
     action = request.POST.get("action")
     if action not in {"add", "remove"}:
         message = "Say whether to add or remove the paper."
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"error": message}, status=400)
         return HttpResponse(message, status=400, content_type="text/plain")
     if action == "add":
         rules.add_paper(collection, paper)
     else:
         rules.remove_paper(collection, paper)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {"collection": collection.pk, "name": collection.name, "inCollection": action == "add"}
         )
-    return redirect(_back(request, paper))
+    return redirect(back_to(request, paper))

@@ -9,8 +9,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from broadsheet.front.collection_views import cards_context
 from broadsheet.front.pages import week_label
+from broadsheet.front.view_helpers import cards_context
 from broadsheet.papers.models import Listing, Upvote
 from broadsheet.papers.periods import parse_day, parse_month, parse_week
 from broadsheet.papers.querysets import TRENDING_WINDOWS, iso_week_range, month_range

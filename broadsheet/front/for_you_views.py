@@ -14,9 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from broadsheet.front.collection_views import cards_context
 from broadsheet.front.feed_views import _render_feed
-from broadsheet.front.paper_views import _back, _wants_json, get_paper
+from broadsheet.front.view_helpers import back_to, cards_context, get_paper, wants_json
 from broadsheet.papers.dismissals import dismiss
 from broadsheet.papers.models import Listing
 from broadsheet.search.recommend import picks_for
@@ -69,6 +68,6 @@ def for_you(request):
 def not_interested(request):
     paper = get_paper(request.POST.get("paper", ""))
     dismiss(request.user, paper)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"dismissed": True, "paper": paper.ref})
-    return redirect(_back(request, paper) if request.POST.get("next") else "for-you")
+    return redirect(back_to(request, paper) if request.POST.get("next") else "for-you")

@@ -11,7 +11,7 @@ import re
 
 from django.http import HttpRequest, HttpResponse
 
-from broadsheet.front.paper_views import get_paper
+from broadsheet.front.view_helpers import get_paper
 from broadsheet.papers.models import Paper
 
 _MATH = re.compile(r"(\$[^$]*\$)")

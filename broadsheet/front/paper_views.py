@@ -7,28 +7,21 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from broadsheet.front.bibtex import paper_bibtex
 from broadsheet.front.forms import CommentForm, PaperLinksForm, ReplyForm
+from broadsheet.front.view_helpers import back_to, cards_context, get_paper, wants_json
 from broadsheet.lib import limits
 from broadsheet.papers import comments
 from broadsheet.papers.authors import is_claimed_author
-from broadsheet.papers.models import Paper, Upvote
+from broadsheet.papers.models import Upvote
 from broadsheet.papers.moderation import is_moderator
 from broadsheet.papers.votes import RateLimited, toggle_upvote
 from broadsheet.search.context import related_papers
-
-
-def get_paper(ref: str) -> Paper:
-    paper = Paper.objects.visible().prefetch_related("authorships__author").find(ref)
-    if paper is None:
-        raise Http404("No such paper")
-    return paper
 
 
 def paper_page(
@@ -66,7 +59,6 @@ def paper_page(
         "comment_max": settings.COMMENT_MAX_LENGTH,
     }
     context.update(related_papers(paper))
-    from broadsheet.front.collection_views import cards_context  # it imports this module
 
     context.update(cards_context(request.user, [paper]))
     return render(request, "front/paper.html", context, status=400 if failed else 200)
@@ -79,42 +71,27 @@ def paper_bib(request, ref: str):
     return response
 
 
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _back(request, paper: Paper) -> str:
-    """Where to return after a form POST: the page it came from, if it is ours. Only a path
-    or a URL: redirect() would look any other word up as a view name (a 500 when none)."""
-    target = request.POST.get("next") or request.headers.get("Referer", "")
-    if target.startswith(("/", "http://", "https://")) and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return paper.get_absolute_url()
-
-
 @require_POST
 def upvote(request, ref: str):
     paper = get_paper(ref)
     if not request.user.is_authenticated:
-        login = f"{reverse('login')}?{urlencode({'next': _back(request, paper)})}"
-        if _wants_json(request):
+        login = f"{reverse('login')}?{urlencode({'next': back_to(request, paper)})}"
+        if wants_json(request):
             return JsonResponse({"error": "Log in to vote.", "login_url": login}, status=401)
         return redirect(login)
     try:
         result = toggle_upvote(request.user, paper)
     except RateLimited:
         message = "You are voting too fast. Wait a minute and try again."
-        if _wants_json(request):
+        if wants_json(request):
             response = JsonResponse({"error": message}, status=429)
         else:
             response = HttpResponse(message, status=429, content_type="text/plain")
         response["Retry-After"] = "60"
         return response
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"upvoted": result.upvoted, "votes": result.votes})
-    return redirect(_back(request, paper))
+    return redirect(back_to(request, paper))
 
 
 @require_POST

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.shortcuts import render
 
-from broadsheet.front.collection_views import cards_context
+from broadsheet.front.view_helpers import cards_context
 from broadsheet.lib import limits
 from broadsheet.search import search
 from broadsheet.search.forms import SearchForm
