@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Value
@@ -72,7 +73,7 @@ class PaperQuerySet(models.QuerySet):
     def for_cards(self):
         """Everything a paper card shows (authors, listing and submitter, comment count), in a
         fixed number of queries whatever the count."""
-        from broadsheet.papers.models import Authorship
+        Authorship = apps.get_model("papers", "Authorship")  # models.py imports this module
 
         return (
             self.select_related("listing__submitted_by")
@@ -98,7 +99,7 @@ class CommentQuerySet(models.QuerySet):
 
 def comment_count(paper_ref: str = "pk"):
     """A subquery annotation: the number of counted comments on the outer row's paper."""
-    from broadsheet.papers.models import Comment
+    Comment = apps.get_model("papers", "Comment")
 
     comments = (
         Comment.objects.counted()
@@ -136,7 +137,7 @@ class ListingQuerySet(models.QuerySet):
 
     def for_cards(self):
         """Everything a listing card shows, in a fixed number of queries whatever the count."""
-        from broadsheet.papers.models import Authorship
+        Authorship = apps.get_model("papers", "Authorship")
 
         return (
             self.select_related("paper", "submitted_by")
