@@ -40,7 +40,7 @@ from django.utils import timezone
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from broadsheet.search.backends.base import in_list
+from broadsheet.search.backends.base import document_id_batches, in_list
 
 MIN_LENGTH = 4  # shorter words are not corrected: too many neighbours
 MAX_LENGTH = 40  # longer "words" are formulas, URLs or noise (and the column's size)
@@ -165,27 +165,17 @@ def recount() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM search_word")
         _new_token(cursor)
-    done, last = 0, -1
-    while True:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT paper_id FROM search_document WHERE paper_id > %s "
-                    "ORDER BY paper_id LIMIT %s",
-                    [last, COUNT_BATCH],
-                )
-                ids = [r[0] for r in cursor.fetchall()]
-                if not ids:
-                    break
-                _add(_count_texts(ids))
-                # Stamped already ones are not written again.
-                cursor.execute(
-                    "UPDATE search_document SET words_counted_at = %s "
-                    f"WHERE paper_id IN {in_list(ids)} AND words_counted_at IS NULL",
-                    [timezone.now()],
-                )
+    done = 0
+    for ids in document_id_batches(COUNT_BATCH):
+        with transaction.atomic(), connection.cursor() as cursor:
+            _add(_count_texts(ids))
+            # Stamped already ones are not written again.
+            cursor.execute(
+                "UPDATE search_document SET words_counted_at = %s "
+                f"WHERE paper_id IN {in_list(ids)} AND words_counted_at IS NULL",
+                [timezone.now()],
+            )
         done += len(ids)
-        last = ids[-1]
     return done
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from django.db import connection
@@ -35,6 +35,24 @@ def day_start(day: dt.date) -> dt.datetime:
 def in_list(ids: Sequence[int]) -> str:
     """`IN (...)` for ids we got from our own database: ints only, formatted safely."""
     return "(" + ",".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
+
+
+def document_id_batches(size: int) -> Iterator[list[int]]:
+    """Every indexed paper's id, in ascending batches of `size` (keyset pagination, so each
+    batch is one index range read however large the table)."""
+    last = -1
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT paper_id FROM search_document WHERE paper_id > %s "
+                "ORDER BY paper_id LIMIT %s",
+                [last, size],
+            )
+            ids = [r[0] for r in cursor.fetchall()]
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
 
 
 def in_ids(ids: Sequence[int]) -> tuple[str, list]:

@@ -15,7 +15,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from broadsheet.search import lexical_index, lexical_pipeline, vectorindex
-from broadsheet.search.backends.base import Backend, Ranked, in_ids
+from broadsheet.search.backends.base import Backend, Ranked, document_id_batches, in_ids
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
@@ -50,22 +50,13 @@ class SQLiteBackend(Backend):
         `broadsheet embed` catches up."""
         if lexical_index.searcher() is not None:
             return 0
-        done, last = 0, -1
-        while True:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT paper_id FROM search_document WHERE paper_id > %s "
-                    "ORDER BY paper_id LIMIT %s",
-                    [last, REBUILD_BATCH],
-                )
-                ids = [r[0] for r in cursor.fetchall()]
-            if not ids:
-                return done
+        done = 0
+        for ids in document_id_batches(REBUILD_BATCH):
             with transaction.atomic():
                 lexical_index.write(ids)
                 lexical_pipeline.forget_pending(ids)  # queued when an old index was replaced
             done += len(ids)
-            last = ids[-1]
+        return done
 
     def sync_vectors(self, full: bool = False) -> None:
         self.rebuild_lexical_if_missing()
