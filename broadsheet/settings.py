@@ -259,10 +259,8 @@ SUBMIT_FETCHES_PER_HOUR = envint("BROADSHEET_SUBMIT_FETCHES_PER_HOUR", 10, minim
 SEARCHES_PER_MINUTE = envint("BROADSHEET_SEARCHES_PER_MINUTE", 30, minimum=1)
 # Failed logins (django-axes, kept in the database) per account and per client address; at
 # the limit both are refused for the cool-off, which failures meanwhile do not extend.
-LOGIN_FAILURE_LIMIT = envint("BROADSHEET_LOGIN_FAILURE_LIMIT", 10, minimum=1)
-LOGIN_COOLOFF_MINUTES = envint("BROADSHEET_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
-AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
-AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_FAILURE_LIMIT = envint("BROADSHEET_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("BROADSHEET_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "broadsheet.lib.clients.client_ip"

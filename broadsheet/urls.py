@@ -37,7 +37,12 @@ urlpatterns = [
     path("accounts/signup/confirm/<str:token>", accounts.signup_confirm, name="signup-confirm"),
     path(
         "accounts/login/",
-        accounts.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        # Without django.contrib.sites, Django would name the site by the request's host.
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
+            extra_context={"site_name": settings.SITE_NAME},
+        ),
         name="login",
     ),
     path(

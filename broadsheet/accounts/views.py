@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,14 +15,6 @@ from broadsheet.papers.models import Collection, Listing, Paper
 from broadsheet.papers.moderation import is_moderator
 
 PROFILE_ITEMS = 50
-
-
-class LoginView(auth_views.LoginView):
-    """Django's login, named by the site: without django.contrib.sites its context names the
-    site by the request's host, which would override the site's name in the header and title."""
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "site_name": settings.SITE_NAME}
 
 
 @never_cache

@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from broadsheet.lib.clients import client_ip
-from broadsheet.lib.limits import too_many_page
+from broadsheet.lib.limits import Limit, RateLimited, client_key, spend, too_many_page
 from broadsheet.lib.models import TokenBucket
-
-
-def requesting_client(request: HttpRequest) -> str:
-    """The address the per-client limits count by: the client behind any trusted proxy."""
-    return client_ip(request) or "unknown"
 
 
 def _digest(text: str) -> str:
@@ -40,23 +33,19 @@ def may_mail(kind: str, address: str) -> bool:
     return TokenBucket.authorize(key, 1, minutes * 60)
 
 
-def client_may_post(form: str, request: HttpRequest) -> bool:
-    key = f"mail-form:{form}:{_digest(requesting_client(request))}"
-    return TokenBucket.authorize(key, settings.MAIL_FORM_POSTS_PER_HOUR, 3600)
-
-
 def limit_posts(form: str):
     """Answer 429 to a client's POSTs to `form` beyond the hourly limit (GETs are free)."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method == "POST" and not client_may_post(form, request):
+            if request.method == "POST":
                 per_hour = settings.MAIL_FORM_POSTS_PER_HOUR
-                message = (
-                    f"This form was sent more than {per_hour} times in an hour from your network."
-                )
-                return too_many_page(request, message, math.ceil(3600 / max(per_hour, 1)))
+                message = f"This form was sent more than {per_hour} times in an hour from here."
+                try:
+                    spend(Limit(f"mail-form:{form}", per_hour, 3600), client_key(request), message)
+                except RateLimited as e:
+                    return too_many_page(request, str(e), e.retry_after)
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from broadsheet.api.v1.pagination import MAX_OFFSET
 from broadsheet.search.papers_search import MAX_QUERY
+from broadsheet.search.results import clamp_day
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
@@ -23,17 +24,8 @@ def _iso_date_only(value: object) -> object:
     return value
 
 
-# Days past the calendar's ends (9999-12-31) are moved inside it: an inclusive bound there
-# overflows datetime when it becomes the next midnight.
-FIRST_DAY = dt.date(1000, 1, 1)
-LAST_DAY = dt.date(9000, 12, 31)
-
-
-def _clamped(day: dt.date) -> dt.date:
-    return min(max(day, FIRST_DAY), LAST_DAY)
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only), AfterValidator(_clamped)]
+# Days past the calendar's ends (9999-12-31) are moved inside it, as every search filter's.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only), AfterValidator(clamp_day)]
 CATEGORY = r"^[A-Za-z][A-Za-z0-9.\-]{0,31}$"
 
 
