@@ -10,11 +10,11 @@ import re
 import subprocess
 
 import pytest
+from conftest import ARTIFACTS
 from django.conf import settings
 from django.template.loader import render_to_string
 from factories import PASSWORD, make_listing, make_user
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS
 
 from broadsheet.api.models import ApiToken
 from broadsheet.papers.stats import DAYS as STATS_DAYS
