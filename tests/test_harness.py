@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -91,3 +95,38 @@ def test_browser_loads_static_files_from_live_server(page, live_server):
     assert response is not None and response.ok
     assert statics, "the admin login page links no static files?"
     assert [r.url for r in statics if r.status != 200] == []
+
+
+PROBE = """
+from pathlib import Path
+
+from django.conf import settings
+
+
+def test_probe():
+    Path("seen").write_text(f"{settings.SECRET_KEY}\\n{settings.DATA_DIR}")
+"""
+
+
+def test_bare_pytest_runs_with_no_broadsheet_variables(tmp_path):
+    # `pytest` straight from the virtualenv, in a shell without BROADSHEET_* (no ./test):
+    # the run gets the test key and a data directory of its own, removed when it ends.
+    repo = Path(__file__).resolve().parent.parent
+    (tmp_path / "test_probe.py").write_text(textwrap.dedent(PROBE))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADSHEET_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("PYTHONPATH", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", str(repo / "pyproject.toml"), "-q"]
+        + ["-p", "no:cacheprovider", "-p", "no:randomly", str(tmp_path / "test_probe.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    key, data_dir = (tmp_path / "seen").read_text().splitlines()
+    assert key == "test-only-secret-key-never-use-it-in-production"
+    assert not Path(data_dir).is_relative_to(tmp_path)  # not ./data
+    assert not Path(data_dir).exists()

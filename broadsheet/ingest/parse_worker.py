@@ -21,7 +21,7 @@ def start() -> None:
 
 def parse_chunk(lines: list[bytes], name: str, first: int) -> list:
     """Lines to validated PaperRecords, or Rejected with the reason upsert would give."""
-    from broadsheet.ingest.jsonl import read_jsonl
+    from broadsheet.ingest.jsonl_lines import read_jsonl
     from broadsheet.ingest.records import checked
 
     return [checked(item) for item in read_jsonl(lines, name, first)]

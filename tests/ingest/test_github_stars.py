@@ -154,7 +154,7 @@ def test_hugging_face_imports_keep_their_stars_and_thumbnail(sources, polite, se
 
 
 def test_an_imported_thumbnail_must_be_a_web_url_and_stars_not_negative():
-    from broadsheet.ingest.jsonl import record_from_json
+    from broadsheet.ingest.jsonl_lines import record_from_json
     from broadsheet.ingest.records import Rejected, validate
 
     good = record_from_json(

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from conftest import ARTIFACTS
 from django.core.management import call_command
 from django.test import Client, override_settings
 from factories import make_user
 from playwright.sync_api import Error as PlaywrightError
-from test_browser import ARTIFACTS
 
 from broadsheet.ops.sample import SAMPLE_DAY
 

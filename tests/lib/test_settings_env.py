@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "broadsheet"
 ENV_EXAMPLE = REPO / ".env.example"
 NAME = re.compile(r"\bBROADSHEET_[A-Z0-9_]*[A-Z0-9]\b")

@@ -10,11 +10,11 @@ import re
 import subprocess
 
 import pytest
+from conftest import ARTIFACTS
 from django.conf import settings
 from django.template.loader import render_to_string
 from factories import PASSWORD, make_listing, make_user
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS
 
 from broadsheet.api.models import ApiToken
 from broadsheet.papers.stats import DAYS as STATS_DAYS
@@ -78,7 +78,7 @@ def test_password_change_is_in_the_sites_look(live_server, page, member):
 
 @pytest.fixture
 def failing_urls(settings):
-    settings.ROOT_URLCONF = "failing_urls"
+    settings.ROOT_URLCONF = "front.failing_urls"
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_server_error_page_needs_no_database():
 
 
 def test_database_outage_page_in_the_sites_look(live_server, page, transactional_db, settings):
-    settings.ROOT_URLCONF = "failing_urls"
+    settings.ROOT_URLCONF = "front.failing_urls"
     response = page.goto(live_server.url + "/fail/database")
     assert response is not None and response.status == 503
     expect(page.locator("main h1")).to_have_text("Unavailable for a moment")

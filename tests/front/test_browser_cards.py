@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import ARTIFACTS
 from django.core.management import call_command
 from factories import add_authors, make_comment, make_user
 from playwright.sync_api import Page, expect
@@ -20,8 +20,6 @@ from broadsheet.front.cards import paper_links
 from broadsheet.papers.models import Listing, Paper
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS
 from django.core.management import call_command
 from factories import PASSWORD, make_listing
 from playwright.sync_api import Page, expect
@@ -21,7 +21,6 @@ from broadsheet.papers.models import Listing, Paper, Upvote
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PREVIOUS_DAY = SAMPLE_DAY - dt.timedelta(days=1)
 PREVIOUS_TITLES = [
     "Yesterday's most upvoted paper",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS
 from factories import PASSWORD, make_listing
 from playwright.sync_api import Page, expect
 
@@ -14,7 +14,6 @@ from broadsheet.papers.models import Comment
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 HOSTILE = (
     '<script>window.__pwned = "script"</script>\n\n'
     "<img src=x onerror=\"window.__pwned = 'onerror'\">\n\n"

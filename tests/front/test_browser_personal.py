@@ -7,10 +7,10 @@ import io
 import re
 
 import pytest
+from conftest import ARTIFACTS
 from django.core.management import call_command
 from factories import upvote
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS
 
 from broadsheet.papers import collections
 from broadsheet.papers.models import CollectionItem, Dismissal, Paper
