@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client, RequestFactory
@@ -130,7 +131,7 @@ def test_a_reader_with_a_message_waiting_is_not_served_the_cache(client, listing
 
 def cached_entry(url: str):
     request = RequestFactory().get(url)
-    return caches["pages"].get(page_cache._key(request, ContentVersion.current()))
+    return caches["pages"].get(page_cache._key(request))
 
 
 def test_search_and_404s_are_not_cached(client, listing):
@@ -152,3 +153,20 @@ def test_a_version_read_is_reused_for_the_check_interval(client, listing, settin
     assert "Attention Is All You Need" in stale.content.decode()  # within the bound
     page_cache.version.forget()
     assert "Renamed" in client.get("/").content.decode()
+
+
+def test_while_one_request_renders_a_changed_page_the_others_get_the_previous_one(client, listing):
+    client.get("/")
+    Paper.objects.filter(pk=listing.paper_id).update(title="Renamed")
+    lock = f"{page_cache._key(RequestFactory().get('/'))}:{ContentVersion.current()}"
+    assert caches["pages"].add(lock, True)  # as a rendering in another process would
+    assert "Attention Is All You Need" in client.get("/").content.decode()
+    caches["pages"].delete(lock)
+    assert "Renamed" in client.get("/").content.decode()
+
+
+def test_a_page_older_than_its_lifetime_is_rendered_again(client, listing, settings):
+    client.get("/")
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301), tick=False):
+        _, queries = queries_of(client, "/")
+    assert queries > 1

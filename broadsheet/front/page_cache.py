@@ -36,6 +36,9 @@ PERSONAL_COOKIES = ("sessionid", "messages")
 MAX_KEY_PATH = 500  # longer URLs are rare, and not worth a cache entry each
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Link")
+# How long a rendering may hold its page's lock: after that (a crashed worker) another
+# request renders it.
+RENDER_LOCK_SECONDS = 30
 
 
 class _Version:
@@ -86,9 +89,9 @@ def cacheable_response(response: HttpResponse) -> bool:
     )
 
 
-def _key(request: HttpRequest, current: int) -> str:
+def _key(request: HttpRequest) -> str:
     where = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
-    return f"page:{current}:{hashlib.sha256(where.encode()).hexdigest()}"
+    return f"page:{hashlib.sha256(where.encode()).hexdigest()}"
 
 
 def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
@@ -99,6 +102,7 @@ def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
         response = conditional
     else:
         response = HttpResponse(entry["body"])
+        response["Content-Length"] = str(len(entry["body"]))
         for name, value in entry["headers"]:
             response[name] = value
     response["ETag"] = entry["etag"]
@@ -108,8 +112,21 @@ def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
     return response
 
 
+def _fresh(entry: dict | None, current: int) -> bool:
+    return (
+        entry is not None
+        and entry["version"] >= current
+        and time.time() - entry["last_modified"] < settings.PAGE_CACHE_SECONDS
+    )
+
+
 class AnonymousPageCacheMiddleware:
-    """Placed before the session, CSRF and auth middleware: a hit skips them and the view."""
+    """Placed before the session, CSRF and auth middleware: a hit skips them and the view.
+
+    One entry per URL, holding the version it was rendered for. When the version moves on,
+    one request (per process, and mostly per site: the lock is a cache entry) renders the
+    page again while the others keep getting the previous rendering for that long: readers
+    never queue behind a rendering of a page that has one already."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -118,15 +135,19 @@ class AnonymousPageCacheMiddleware:
         if not cacheable_request(request):
             return self.get_response(request)
         cache = caches["pages"]
-        key = _key(request, version.get(settings.PAGE_CACHE_CHECK_SECONDS))
+        key = _key(request)
+        current = version.get(settings.PAGE_CACHE_CHECK_SECONDS)
         entry = cache.get(key)
-        if entry is not None:
+        if _fresh(entry, current):
             return _answer(request, entry)
+        if entry is not None and not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
+            return _answer(request, entry)  # another request is rendering this version
         response = self.get_response(request)
         if not cacheable_response(response):
             return response
         body = response.content
         entry = {
+            "version": current,
             "body": body,
             "headers": [(h, response[h]) for h in KEPT_HEADERS if h in response],
             "etag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
