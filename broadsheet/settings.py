@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "broadsheet.api.cors.ReadOnlyCorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions, CSRF and auth: a cached anonymous page skips them all.
+    "broadsheet.front.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -249,6 +251,20 @@ TRENDING_DAYS = envint("BROADSHEET_TRENDING_DAYS", 7, minimum=1)
 # /for-you shows papers listed or published this many days up to the newest listing first.
 FOR_YOU_DAYS = envint("BROADSHEET_FOR_YOU_DAYS", 30, minimum=1)
 PAGE_SIZE = envint("BROADSHEET_PAGE_SIZE", 50, minimum=1)
+# Anonymous readers' day, week, month, trending and paper pages are served from a cache
+# (front/page_cache.py): a change shows within PAGE_CACHE_CHECK_SECONDS, anything else that
+# ages a page (relative times) within PAGE_CACHE_SECONDS. 0 turns the cache off.
+PAGE_CACHE_SECONDS = envint("BROADSHEET_PAGE_CACHE_SECONDS", 300, minimum=0)
+PAGE_CACHE_CHECK_SECONDS = envfloat("BROADSHEET_PAGE_CACHE_CHECK_SECONDS", 1.0)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Files, so every process of a node shares one rendering of a page.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache" / "pages",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 COMMENT_MAX_LENGTH = envint("BROADSHEET_COMMENT_MAX_LENGTH", 5000, minimum=1)
 
 # Abuse limits (docs/security.md), per member or, for visitors, per client address.

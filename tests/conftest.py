@@ -60,6 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Tests write and read back within a second: anonymous pages check the content version
+    # on every request (front/page_cache.py), so none is served from before a change.
+    settings.PAGE_CACHE_CHECK_SECONDS = 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

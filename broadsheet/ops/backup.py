@@ -248,9 +248,19 @@ _PG_RELATIONS = """
 """
 
 
+# Functions of the current schema that no extension owns (the migrations' trigger functions).
+_PG_FUNCTIONS = """
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    WHERE p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+"""
+
+
 def _pg_relations(db: dict) -> dict[str, str]:
     with _pg_connect(db) as conn:
-        return dict(conn.execute(_PG_RELATIONS).fetchall())
+        found = dict(conn.execute(_PG_RELATIONS).fetchall())
+        found.update((name, "function") for (name,) in conn.execute(_PG_FUNCTIONS).fetchall())
+        return found
 
 
 def _pg_drop_new(db: dict, before: dict[str, str]) -> None:
@@ -269,6 +279,11 @@ def _pg_drop_new(db: dict, before: dict[str, str]) -> None:
                             sql.SQL(kinds[kind]), sql.Identifier(name)
                         )
                     )
+        for (signature,) in conn.execute(_PG_FUNCTIONS).fetchall():
+            if signature not in before:  # e.g. papers_bump_content_version()
+                conn.execute(
+                    sql.SQL("DROP FUNCTION IF EXISTS {} CASCADE").format(sql.SQL(signature))
+                )
 
 
 def restore_postgresql(src: Path, db: dict) -> dict:

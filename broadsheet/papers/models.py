@@ -360,3 +360,20 @@ class Dismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is not interested in {self.paper_id}"
+
+
+class ContentVersion(models.Model):
+    """One row whose value grows with every change to what the public pages show: papers,
+    their authors, listings, upvotes, comments and author claims. Database triggers
+    (migration 0009) bump it inside the transaction that makes the change, so no write path,
+    bulk import included, can forget to; readers see the new value exactly when they can see
+    the change. Cached anonymous pages are keyed by it (front/page_cache.py)."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"content version {self.value}"
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.filter(pk=1).values_list("value", flat=True).first() or 0

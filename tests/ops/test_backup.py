@@ -180,7 +180,11 @@ def test_a_restore_whose_row_counts_differ_leaves_nothing_and_can_be_retried_pos
             "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
             "AND relkind IN ('r', 'p', 'v', 'm', 'S')"
         ).fetchall()
+        functions = conn.execute(
+            "SELECT proname FROM pg_proc WHERE proname = 'papers_bump_content_version'"
+        ).fetchall()
     assert left == []
+    assert functions == []  # a trigger function of the migrations
     (tmp_path / "bk" / bk.MANIFEST).write_text(json.dumps(manifest))
     bk.restore_postgresql(tmp_path / "bk", empty_pg_database)
     with pg_connect(empty_pg_database) as conn:

@@ -1,0 +1,157 @@
+"""Rendered public pages for anonymous readers, served from a cache shared by the processes.
+
+The day, week, month, trending and paper pages are the same for every reader who is not
+logged in, and most readers are not. Each is rendered once per ContentVersion (which grows
+with every vote, listing, comment, edit or moderation action: papers/models.py) and kept in
+the "pages" cache (files under the data directory by default; any Django cache backend
+shared by the nodes works). A process reads the version at most once a second, so a change
+is on every page within BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s by default); things that
+change without a row changing (relative times, related papers as the search index grows) are
+at most BROADSHEET_PAGE_CACHE_SECONDS old.
+
+Members (a session cookie) and readers with a pending message get the page rendered for
+them, unchanged. Cached answers carry an ETag and Last-Modified, and answer conditional
+requests with 304, so a CDN in front can hold a page and revalidate it cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+
+from broadsheet.papers.models import ContentVersion
+
+CACHED_PAGES = {"home", "day", "week", "month", "trending", "paper"}
+# Cookies that make a page personal: a member's session, a message waiting to be shown.
+PERSONAL_COOKIES = ("sessionid", "messages")
+MAX_KEY_PATH = 500  # longer URLs are rare, and not worth a cache entry each
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+KEPT_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Link")
+# How long a rendering may hold its page's lock: after that (a crashed worker) another
+# request renders it.
+RENDER_LOCK_SECONDS = 30
+
+
+class _Version:
+    """ContentVersion.current(), read again when the last read is older than `every` seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+        self._read_at = float("-inf")
+
+    def get(self, every: float) -> int:
+        now = time.monotonic()
+        if now - self._read_at >= every:
+            with self._lock:
+                if now - self._read_at >= every:
+                    self._value = ContentVersion.current()
+                    self._read_at = time.monotonic()
+        return self._value
+
+    def forget(self) -> None:
+        self._read_at = float("-inf")
+
+
+version = _Version()
+
+
+def cacheable_request(request: HttpRequest) -> bool:
+    if request.method not in ("GET", "HEAD") or not settings.PAGE_CACHE_SECONDS:
+        return False
+    cookies = request.COOKIES
+    if any(name in cookies for name in (settings.SESSION_COOKIE_NAME, *PERSONAL_COOKIES)):
+        return False
+    if "HTTP_AUTHORIZATION" in request.META or len(request.get_full_path()) > MAX_KEY_PATH:
+        return False
+    try:
+        return resolve(request.path_info).url_name in CACHED_PAGES
+    except Resolver404:
+        return False
+
+
+def cacheable_response(response: HttpResponse) -> bool:
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "private" not in response.get("Cache-Control", "")
+        and "no-store" not in response.get("Cache-Control", "")
+    )
+
+
+def _key(request: HttpRequest) -> str:
+    where = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    return f"page:{hashlib.sha256(where.encode()).hexdigest()}"
+
+
+def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
+    conditional = get_conditional_response(
+        request, etag=entry["etag"], last_modified=entry["last_modified"]
+    )
+    if conditional is not None:
+        response = conditional
+    else:
+        response = HttpResponse(entry["body"])
+        response["Content-Length"] = str(len(entry["body"]))
+        for name, value in entry["headers"]:
+            response[name] = value
+    response["ETag"] = entry["etag"]
+    response["Last-Modified"] = http_date(entry["last_modified"])
+    response["Cache-Control"] = CACHE_CONTROL
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def _fresh(entry: dict | None, current: int) -> bool:
+    return (
+        entry is not None
+        and entry["version"] >= current
+        and time.time() - entry["last_modified"] < settings.PAGE_CACHE_SECONDS
+    )
+
+
+class AnonymousPageCacheMiddleware:
+    """Placed before the session, CSRF and auth middleware: a hit skips them and the view.
+
+    One entry per URL, holding the version it was rendered for. When the version moves on,
+    one request (per process, and mostly per site: the lock is a cache entry) renders the
+    page again while the others keep getting the previous rendering for that long: readers
+    never queue behind a rendering of a page that has one already."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not cacheable_request(request):
+            return self.get_response(request)
+        cache = caches["pages"]
+        key = _key(request)
+        current = version.get(settings.PAGE_CACHE_CHECK_SECONDS)
+        entry = cache.get(key)
+        if _fresh(entry, current):
+            return _answer(request, entry)
+        if entry is not None and not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
+            return _answer(request, entry)  # another request is rendering this version
+        response = self.get_response(request)
+        if not cacheable_response(response):
+            return response
+        body = response.content
+        entry = {
+            "version": current,
+            "body": body,
+            "headers": [(h, response[h]) for h in KEPT_HEADERS if h in response],
+            "etag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+            "last_modified": int(time.time()),
+        }
+        cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+        return _answer(request, entry)

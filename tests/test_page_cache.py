@@ -1,0 +1,172 @@
+"""Anonymous readers' pages from the shared page cache, invalidated by the content version."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from factories import make_comment, make_listing, make_user, upvote
+
+from broadsheet.front import page_cache
+from broadsheet.papers import moderation
+from broadsheet.papers.models import Author, Authorship, ContentVersion, Listing, Paper, Upvote
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 6, 23)
+PAGES = ["/", f"/papers/date/{DAY}", "/papers/week/2026-W26", "/papers/month/2026-06"]
+
+
+@pytest.fixture
+def listing(db) -> Listing:
+    return make_listing(DAY, "Attention Is All You Need", votes=5)
+
+
+def queries_of(client: Client, url: str, **headers):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **headers)
+    return response, len(queries)
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/papers/trending", "paper"])
+def test_a_second_anonymous_read_is_served_without_rendering(client, listing, url):
+    url = listing.paper.get_absolute_url() if url == "paper" else url
+    first, _ = queries_of(client, url)
+    second, queries = queries_of(client, url)
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert queries == 1  # the content version; no view ran
+    assert second["ETag"] == first["ETag"]
+    assert second["Cache-Control"] == "public, max-age=0, must-revalidate"
+    assert "Cookie" in second["Vary"]
+    assert second["Content-Security-Policy"]  # the outer middleware still ran
+    assert "Last-Modified" in second
+
+
+def test_a_conditional_request_with_the_current_etag_gets_304(client, listing):
+    etag = client.get("/")["ETag"]
+    response = client.get("/", headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response.content == b""
+    assert client.get("/", headers={"If-None-Match": '"older"'}).status_code == 200
+
+
+def test_a_vote_shows_on_the_next_anonymous_read(client, listing, member):
+    before = client.get("/").content.decode()
+    assert 'class="vote-count">5<' in before
+    voter = Client()
+    voter.force_login(member)
+    assert voter.post(f"/papers/{listing.paper.ref}/upvote").status_code in (200, 302)
+    assert 'class="vote-count">6<' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["hide paper", "hide listing", "comment", "new listing", "rename author", "vote row"],
+)
+def test_every_kind_of_change_bumps_the_content_version(listing, member, change):
+    before = ContentVersion.current()
+    paper = listing.paper
+    if change == "hide paper":
+        moderation.set_hidden(member, paper, True)
+    elif change == "hide listing":
+        Listing.objects.filter(pk=listing.pk).update(hidden=True)
+    elif change == "comment":
+        make_comment(paper, member)
+    elif change == "new listing":
+        make_listing(DAY, "Another one")
+    elif change == "rename author":
+        author = Author.objects.create(name="A. Person")
+        Authorship.objects.create(paper=paper, author=author, position=0)
+        before = ContentVersion.current()
+        Author.objects.filter(pk=author.pk).update(name="A. N. Other")
+    elif change == "vote row":
+        upvote(member, paper)
+        before = ContentVersion.current()
+        Upvote.objects.filter(paper=paper).delete()
+    assert ContentVersion.current() > before
+
+
+def test_the_version_does_not_move_on_reads_and_survives_a_wiped_row(client, listing):
+    client.get("/")
+    before = ContentVersion.current()
+    client.get("/")
+    client.get(listing.paper.get_absolute_url())
+    assert ContentVersion.current() == before
+    ContentVersion.objects.all().delete()
+    Paper.objects.filter(pk=listing.paper_id).update(title="Renamed")
+    assert ContentVersion.current() > before  # time-based: never back to an earlier value
+
+
+def test_hidden_papers_leave_the_cached_pages(client, listing, moderator):
+    assert "Attention Is All You Need" in client.get("/papers/week/2026-W26").content.decode()
+    moderation.set_hidden(moderator, listing.paper, True)
+    assert "Attention Is All You Need" not in client.get("/papers/week/2026-W26").content.decode()
+
+
+def test_members_get_their_own_page_not_the_anonymous_one(client, listing, member):
+    anonymous = client.get("/").content.decode()
+    assert "Log in to upvote" in anonymous
+    upvote(member, listing.paper)
+    client.get("/")  # the anonymous page for the new version, now cached
+    client.force_login(member)
+    mine, queries = queries_of(client, "/")
+    assert queries > 1
+    assert "Log in to upvote" not in mine.content.decode()
+    assert "vote-button voted" in mine.content.decode()
+    assert "public" not in mine.get("Cache-Control", "")
+
+
+def test_a_reader_with_a_message_waiting_is_not_served_the_cache(client, listing):
+    client.get("/")
+    client.cookies["messages"] = "something"
+    _, queries = queries_of(client, "/")
+    assert queries > 1
+
+
+def cached_entry(url: str):
+    request = RequestFactory().get(url)
+    return caches["pages"].get(page_cache._key(request))
+
+
+def test_search_and_404s_are_not_cached(client, listing):
+    assert client.get("/").status_code == 200
+    assert cached_entry("/") is not None  # the check below can see an entry
+    for url in ["/search?q=attention", "/papers/date/not-a-day", "/papers/nope"]:
+        client.get(url)
+        assert cached_entry(url) is None, url
+
+
+def test_a_version_read_is_reused_for_the_check_interval(client, listing, settings):
+    settings.PAGE_CACHE_CHECK_SECONDS = 3600
+    page_cache.version.forget()
+    client.get("/")
+    make_user("someone")  # not content: nothing the page shows changed
+    Paper.objects.filter(pk=listing.paper_id).update(title="Renamed")
+    stale, queries = queries_of(client, "/")
+    assert queries == 0
+    assert "Attention Is All You Need" in stale.content.decode()  # within the bound
+    page_cache.version.forget()
+    assert "Renamed" in client.get("/").content.decode()
+
+
+def test_while_one_request_renders_a_changed_page_the_others_get_the_previous_one(client, listing):
+    client.get("/")
+    Paper.objects.filter(pk=listing.paper_id).update(title="Renamed")
+    lock = f"{page_cache._key(RequestFactory().get('/'))}:{ContentVersion.current()}"
+    assert caches["pages"].add(lock, True)  # as a rendering in another process would
+    assert "Attention Is All You Need" in client.get("/").content.decode()
+    caches["pages"].delete(lock)
+    assert "Renamed" in client.get("/").content.decode()
+
+
+def test_a_page_older_than_its_lifetime_is_rendered_again(client, listing, settings):
+    client.get("/")
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301), tick=False):
+        _, queries = queries_of(client, "/")
+    assert queries > 1
