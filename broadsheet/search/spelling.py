@@ -26,7 +26,6 @@ code serve SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import uuid
@@ -48,6 +47,8 @@ MAX_WORDS = 500_000  # the most common words held in memory as candidates
 RARE_DOCS = 3  # a word in at most this many papers may still be a typo...
 RARE_RATIO = 20  # ...if a neighbour is in at least this many times as many
 COUNT_BATCH = 5000  # papers counted per transaction
+# Words per upsert statement: 2 parameters each, well under both engines' limits.
+UPSERT_ROWS = 1000
 
 _WORD = re.compile(r"[^\W_]+")
 _local = threading.local()
@@ -136,24 +137,20 @@ def _count_texts(paper_ids: Sequence[int]) -> Counter[str]:
 
 
 def _add(counts: Counter[str]) -> None:
-    """Add these document counts to search_word (one statement), and mark the change."""
+    """Add these document counts to search_word, and mark the change. A multi-row VALUES
+    upsert, which SQLite and PostgreSQL both accept, in chunks of UPSERT_ROWS rows: a full
+    chunk's statement text is always the same, so both keep it prepared."""
     if not counts:
         return
     words = sorted(counts)  # one order for every writer: no deadlock on shared words
-    upsert = "ON CONFLICT (word) DO UPDATE SET docs = search_word.docs + excluded.docs"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        for start in range(0, len(words), UPSERT_ROWS):
+            chunk = words[start : start + UPSERT_ROWS]
             cursor.execute(
-                "INSERT INTO search_word (word, docs) "
-                f"SELECT * FROM unnest(%s::text[], %s::int[]) {upsert}",
-                [words, [counts[w] for w in words]],
-            )
-        else:
-            # WHERE: SQLite's parser needs one before an upsert clause after a SELECT.
-            cursor.execute(
-                "INSERT INTO search_word (word, docs) SELECT key, value FROM json_each(%s) "
-                f"WHERE 1 = 1 {upsert}",
-                [json.dumps({w: counts[w] for w in words})],
+                "INSERT INTO search_word (word, docs) VALUES "
+                + ", ".join(["(%s, %s)"] * len(chunk))
+                + " ON CONFLICT (word) DO UPDATE SET docs = search_word.docs + excluded.docs",
+                [v for w in chunk for v in (w, counts[w])],
             )
         _new_token(cursor)
 
