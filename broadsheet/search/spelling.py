@@ -39,6 +39,7 @@ from django.utils import timezone
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import document_id_batches, in_list
 
 MIN_LENGTH = 4  # shorter words are not corrected: too many neighbours
@@ -47,8 +48,6 @@ MAX_WORDS = 500_000  # the most common words held in memory as candidates
 RARE_DOCS = 3  # a word in at most this many papers may still be a typo...
 RARE_RATIO = 20  # ...if a neighbour is in at least this many times as many
 COUNT_BATCH = 5000  # papers counted per transaction
-# Words per upsert statement: 2 parameters each, well under both engines' limits.
-UPSERT_ROWS = 1000
 
 _WORD = re.compile(r"[^\W_]+")
 _local = threading.local()
@@ -137,21 +136,12 @@ def _count_texts(paper_ids: Sequence[int]) -> Counter[str]:
 
 
 def _add(counts: Counter[str]) -> None:
-    """Add these document counts to search_word, and mark the change. A multi-row VALUES
-    upsert, which SQLite and PostgreSQL both accept, in chunks of UPSERT_ROWS rows: a full
-    chunk's statement text is always the same, so both keep it prepared."""
+    """Add these document counts to search_word (the backend's upsert), and mark the change."""
     if not counts:
         return
     words = sorted(counts)  # one order for every writer: no deadlock on shared words
+    get_backend().add_word_counts(words, [counts[w] for w in words])
     with connection.cursor() as cursor:
-        for start in range(0, len(words), UPSERT_ROWS):
-            chunk = words[start : start + UPSERT_ROWS]
-            cursor.execute(
-                "INSERT INTO search_word (word, docs) VALUES "
-                + ", ".join(["(%s, %s)"] * len(chunk))
-                + " ON CONFLICT (word) DO UPDATE SET docs = search_word.docs + excluded.docs",
-                [v for w in chunk for v in (w, counts[w])],
-            )
         _new_token(cursor)
 
 

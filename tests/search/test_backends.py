@@ -3,12 +3,12 @@ site asks of the running one (status, health, the vocabulary's upsert) works on 
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import pytest
 
-from broadsheet.search import spelling
-from broadsheet.search.backends import get_backend
+from broadsheet.search.backends import base, get_backend
 from broadsheet.search.backends.embedded.backend import EmbeddedBackend
 from broadsheet.search.backends.postgresql.backend import PostgresBackend
 from broadsheet.search.backends.protocol import IndexStatus, SearchBackend
@@ -48,10 +48,23 @@ def test_the_running_backend_reports_its_status_and_health(db):
     assert backend.catch_up() == 0
 
 
-def test_the_vocabulary_upsert_adds_to_counts_in_chunks(db, monkeypatch):
-    monkeypatch.setattr(spelling, "UPSERT_ROWS", 3)  # 7 words: chunks of 3, 3 and 1
-    index_papers([make_paper("Alpha beta gamma delta", abstract="epsilon zeta theta").pk])
+@pytest.mark.parametrize("upsert", ["shared", "own"])
+def test_the_vocabulary_upsert_adds_to_the_counts(db, monkeypatch, upsert):
+    """The shared multi-row upsert (chunked) and the running backend's own, on its engine."""
+    monkeypatch.setattr(base, "WORD_ROWS", 3)  # 7 words: chunks of 3, 3 and 1
+    backend = get_backend()
+    shared = functools.partial(base.Backend.add_word_counts, backend)
+    add = backend.add_word_counts if upsert == "own" else shared
+    add(["alpha", "beta", "delta", "epsilon", "gamma", "theta", "zeta"], [1] * 7)
+    add(["again", "alpha", "beta"], [1, 1, 2])
+    docs = dict(SearchWord.objects.values_list("word", "docs"))
+    assert docs == {"again": 1, "alpha": 2, "beta": 3} | dict.fromkeys(
+        ["delta", "epsilon", "gamma", "theta", "zeta"], 1
+    )
+
+
+def test_indexed_papers_have_their_words_counted(db):
+    index_papers([make_paper("Alpha beta gamma", abstract="delta").pk])
     index_papers([make_paper("Alpha beta", abstract="again").pk])
     docs = dict(SearchWord.objects.values_list("word", "docs"))
-    assert docs["alpha"] == docs["beta"] == 2
-    assert docs["gamma"] == docs["theta"] == docs["again"] == 1
+    assert docs["alpha"] == docs["beta"] == 2 and docs["gamma"] == docs["again"] == 1

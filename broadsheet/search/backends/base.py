@@ -20,6 +20,10 @@ from broadsheet.search.embedder import paper_text
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
+# Words per vocabulary upsert statement: 2 parameters each, under both engines' limits.
+WORD_ROWS = 1000
+WORD_COUNT_UPDATE = "docs = search_word.docs + excluded.docs"
+
 __all__ = ["Backend", "PaperText", "Ranked", "document_id_batches", "in_list", "text_hash"]
 
 
@@ -82,6 +86,20 @@ class Backend:
 
     def status(self) -> IndexStatus:
         return IndexStatus()
+
+    def add_word_counts(self, words: Sequence[str], docs: Sequence[int]) -> None:
+        """A multi-row VALUES upsert, which SQLite and PostgreSQL both accept (on SQLite as
+        fast as one from a JSON parameter), in chunks of WORD_ROWS: a full chunk's statement
+        text is always the same, so the engine keeps it prepared."""
+        with connection.cursor() as cursor:
+            for start in range(0, len(words), WORD_ROWS):
+                chunk = range(start, min(start + WORD_ROWS, len(words)))
+                cursor.execute(
+                    "INSERT INTO search_word (word, docs) VALUES "
+                    + ", ".join(["(%s, %s)"] * len(chunk))
+                    + f" ON CONFLICT (word) DO UPDATE SET {WORD_COUNT_UPDATE}",
+                    [v for i in chunk for v in (words[i], docs[i])],
+                )
 
     def health(self) -> str:
         raise NotImplementedError

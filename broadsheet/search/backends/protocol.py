@@ -123,6 +123,11 @@ class SearchBackend(Protocol):
         """Index what an interrupted import left unindexed; returns how many papers."""
         ...
 
+    def add_word_counts(self, words: Sequence[str], docs: Sequence[int]) -> None:
+        """Add `docs[i]` to the count of papers holding `words[i]` in the spelling vocabulary
+        (search_word), in the order given."""
+        ...
+
     def bulk_import(self) -> AbstractContextManager[None]:
         """What an import does around its batches (entered once for the whole run)."""
         ...

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from django.db import connection, transaction
 
-from broadsheet.search.backends.base import Backend, Ranked
+from broadsheet.search.backends.base import WORD_COUNT_UPDATE, Backend, Ranked
 from broadsheet.search.backends.protocol import IndexStatus
 from broadsheet.search.fields import to_pg_text
 from broadsheet.search.query import Query, Term
@@ -94,6 +94,17 @@ class PostgresBackend(Backend):
         return "in the database (GIN + pgvector HNSW)"
 
     # Indexing ----------------------------------------------------------------------------
+
+    def add_word_counts(self, words: Sequence[str], docs: Sequence[int]) -> None:
+        """One statement over two array parameters: at 30,000 words about half the time of
+        the shared VALUES upsert, which binds two parameters a word."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO search_word (word, docs) "
+                "SELECT * FROM unnest(%s::text[], %s::int[]) "
+                f"ON CONFLICT (word) DO UPDATE SET {WORD_COUNT_UPDATE}",
+                [list(words), list(docs)],
+            )
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
         with connection.cursor() as cursor:
