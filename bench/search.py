@@ -253,7 +253,7 @@ def main() -> None:
 
     from django.db import connection
 
-    from broadsheet.search import lexical_index, search, vectorindex
+    from broadsheet.search import search
     from broadsheet.search.backends import get_backend
     from broadsheet.search.embedder import embed_query
     from broadsheet.search.query import parse
@@ -314,15 +314,14 @@ def main() -> None:
     print(line("hybrid with a category filter", filtered_ms))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak memory of this process: {rss:.0f} MB (includes the exact matrix and model)")
+    # The index's own figures, as the status page shows them (a folder holds older vector
+    # generations for an hour after a sync, so the build's last one or two).
+    sizes = [f"{label} {size / 2**20:.0f} MB" for label, size in backend.status().sizes.items()]
     if connection.vendor == "sqlite":
-        # The current generation only: older ones stay on disk for an hour.
-        size = (vectorindex.index_dir() / vectorindex._state().filename).stat().st_size
-        db_size = Path(connection.settings_dict["NAME"]).stat().st_size
-        lexical = sum(p.stat().st_size for p in lexical_index.base_dir().rglob("*") if p.is_file())
-        print(
-            f"  vector index file {size / 2**20:.0f} MB, lexical index {lexical / 2**20:.0f} MB, "
-            f"database {db_size / 2**20:.0f} MB"
+        sizes.append(
+            f"database {Path(connection.settings_dict['NAME']).stat().st_size / 2**20:.0f} MB"
         )
+    print("  " + ", ".join(sizes))
     print(f"  load average {load()}")
     print("Serving process (opens the indexes, answers queries; nothing else loaded):")
     sys.stdout.flush()

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 
 from broadsheet.api.callers import ApiError, identify
 from broadsheet.api.hf_format import hf_listing_item, hf_paper_detail, hf_search_item
-from broadsheet.papers.loaders import get_paper, papers_in_order
+from broadsheet.papers.loaders import get_paper, with_output_relations
 from broadsheet.papers.models import Listing
 from broadsheet.papers.periods import parse_day, parse_month, parse_week
 from broadsheet.search.papers_search import MAX_QUERY, cost_error, search_papers
@@ -126,7 +126,7 @@ def search(request: HttpRequest) -> JsonResponse:
     if problem := cost_error(query):
         raise ApiError(problem)
     results = search_papers(query, limit=limit)
-    papers = papers_in_order(hit.paper.pk for hit in results.hits)
+    papers = with_output_relations([hit.paper for hit in results.hits])
     return JsonResponse([hf_search_item(p) for p in papers], safe=False)
 
 

@@ -160,10 +160,10 @@ class SearchFeed(PaperFeed):
         return xml_text(f"Papers matching “{query}”, best match first.")
 
     def items(self, query: str) -> list[Paper]:
-        from broadsheet.papers.loaders import papers_in_order
+        from broadsheet.papers.loaders import with_output_relations
 
-        results = search_papers(query, limit=ITEMS)
-        return papers_in_order(hit.paper.pk for hit in results.hits)
+        # The papers as the engine loaded them, not read again.
+        return with_output_relations([hit.paper for hit in search_papers(query, limit=ITEMS).hits])
 
 
 class DailyAtomFeed(AtomMixin, DailyFeed):

@@ -12,7 +12,7 @@ from django.urls import re_path
 
 from broadsheet.digests.models import SavedSearch
 from broadsheet.front.feeds import ITEMS, AtomMixin, PaperFeed, cached, xml_text
-from broadsheet.papers.loaders import papers_in_order
+from broadsheet.papers.loaders import with_output_relations
 from broadsheet.papers.models import Paper
 
 
@@ -43,7 +43,8 @@ class SavedSearchFeed(PaperFeed):
             category=saved.category or None, authors=(saved.author,) if saved.author else ()
         )
         result = search(saved.query, filters, limit=ITEMS)
-        return papers_in_order(hit.paper.pk for hit in result.hits)
+        # The papers as the engine loaded them, not read again.
+        return with_output_relations([hit.paper for hit in result.hits])
 
 
 class SavedSearchAtomFeed(AtomMixin, SavedSearchFeed):

@@ -54,22 +54,13 @@ def check_migrations() -> str:
 
 
 def check_search_index() -> str:
-    if connection.vendor == "postgresql":
-        return "in the database (GIN + pgvector HNSW)"
-    from broadsheet.search import lexical_index, vectorindex
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.backends.protocol import IndexProblem
 
-    name = lexical_index._current_name()
-    if name is not None and not (lexical_index.base_dir() / name / "meta.json").exists():
-        raise CheckFailed(f"lexical index {name} is missing; run `broadsheet reindex`")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT filename, count FROM search_vector_index WHERE id = 1")
-        row = cursor.fetchone()
-    if row and row[1]:
-        index, size = vectorindex.current()
-        if index is None:
-            raise CheckFailed(f"vector index {row[0]} is missing; run `broadsheet reindex`")
-        return f"lexical {name}, vectors {row[0]} ({size})"
-    return f"lexical {name or 'empty'}, no vectors yet"
+    try:
+        return get_backend().health()
+    except IndexProblem as e:
+        raise CheckFailed(str(e)) from None
 
 
 def check_worker() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -48,42 +47,23 @@ def worker_rows() -> status.Rows:
         )
 
 
-def _folder_size(path: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                pass
-    return total
-
-
 def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
 def search_rows() -> status.Rows:
+    from broadsheet.search.backends import get_backend
     from broadsheet.search.indexing import count_missing
     from broadsheet.search.models import SearchDocument
 
     yield "documents", SearchDocument.objects.count()
     yield "waiting to be embedded", count_missing()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_total_relation_size('search_document')")
-            yield "index size (documents, tsvector GIN, HNSW)", _mb(cursor.fetchone()[0])
-    else:
-        from broadsheet.search import lexical_index, vectorindex
-        from broadsheet.search.models import LexicalPending
-
-        # Non-zero during an import (its indexing process catches up), or after one was killed (the
-        # next import or `broadsheet embed` indexes them).
-        yield "waiting for the lexical index", LexicalPending.objects.count()
-        yield "lexical index size", _mb(_folder_size(lexical_index.base_dir()))
-        yield "vector index size", _mb(_folder_size(vectorindex.index_dir()))
-        state = vectorindex._state()
-        yield "vector index generation", str(state) if state else "none yet"
+    index = get_backend().status()
+    yield from index.counts.items()
+    for label, size in index.sizes.items():
+        yield label, _mb(size)
+    if index.generation is not None:
+        yield "vector index generation", index.generation
 
 
 def database_rows() -> status.Rows:

@@ -19,13 +19,11 @@ def search(
     filters: Filters | None = None,
     limit: int = 20,
     offset: int = 0,
-    *,
-    mode: str = "hybrid",
 ) -> SearchResult:
-    """Hybrid search; `mode="lexical"` or `"semantic"` uses one candidate list only."""
+    """Hybrid search: the lexical and semantic candidate lists fused (docs/search.md)."""
     from broadsheet.search.engine import search as _search
 
-    return _search(query, filters, limit=limit, offset=offset, mode=mode)
+    return _search(query, filters, limit=limit, offset=offset)
 
 
 def related(paper: Paper, k: int = 5) -> list[Paper]:

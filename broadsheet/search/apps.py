@@ -9,11 +9,10 @@ class SearchConfig(AppConfig):
 
     def ready(self) -> None:
         from broadsheet.papers.signals import bulk_change_hooks, papers_changed
-        from broadsheet.search.indexing import on_papers_changed
-        from broadsheet.search.lexical_pipeline import in_background
+        from broadsheet.search.indexing import bulk_import, on_papers_changed
         from broadsheet.search.spelling import deferred
 
         papers_changed.connect(on_papers_changed, dispatch_uid="broadsheet.search.index")
-        for hook in (in_background, deferred):
+        for hook in (bulk_import, deferred):
             if hook not in bulk_change_hooks:
                 bulk_change_hooks.append(hook)

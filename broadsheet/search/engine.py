@@ -22,9 +22,9 @@ from django.conf import settings
 from django.db import connection
 
 from broadsheet.papers.models import Paper
-from broadsheet.search import highlight, snapshot, spelling
+from broadsheet.search import highlight, spelling
 from broadsheet.search.backends import get_backend
-from broadsheet.search.backends.base import Backend, Ranked, in_ids
+from broadsheet.search.backends.protocol import Ranked, SearchBackend
 from broadsheet.search.query import Query, Term, parse, words_of
 from broadsheet.search.results import (
     ABSTRACT,
@@ -110,9 +110,9 @@ def fuse(lists: list[Ranked]) -> dict[int, float]:
     return scores
 
 
-def _embedding(query: Query, backend: Backend, filters: Filters, depth: int) -> Future | None:
-    """The query's vector and the backend's nearest-neighbour search for it (SQLite: the IVF
-    file), computed in a thread while the lexical search runs (onnxruntime, faiss and
+def _embedding(query: Query, backend: SearchBackend, filters: Filters, depth: int) -> Future | None:
+    """The query's vector and the backend's nearest-neighbour search for it (the embedded
+    engine's IVF file), computed in a thread while the lexical search runs (onnxruntime, faiss and
     tantivy release the GIL); None when there is nothing to embed."""
     text = query.meaning_text
     if not text or not semantic_enabled() or not backend.has_vectors():
@@ -128,7 +128,7 @@ def _embedding(query: Query, backend: Backend, filters: Filters, depth: int) -> 
     return _pool().submit(embed_and_search)
 
 
-def _semantic(backend: Backend, query: Query, filters: Filters, depth: int,
+def _semantic(backend: SearchBackend, query: Query, filters: Filters, depth: int,
               embedding: Future | None) -> Ranked:  # fmt: skip
     if embedding is None:
         return []
@@ -146,19 +146,15 @@ def _semantic(backend: Backend, query: Query, filters: Filters, depth: int,
 
 
 def search(
-    query: str,
-    filters: Filters | None = None,
-    limit: int = 20,
-    offset: int = 0,
-    mode: str = "hybrid",
+    query: str, filters: Filters | None = None, limit: int = 20, offset: int = 0
 ) -> SearchResult:
-    """`mode` "lexical" or "semantic" uses one list only (for measuring quality and speed)."""
-    with snapshot.pinned():  # one read of which index files are current, not one per call
-        return _search(query, filters, limit, offset, mode)
+    backend = get_backend()
+    with backend.pinned():  # one state of the indexes for the whole search
+        return _search(backend, query, filters, limit, offset)
 
 
 def _search(
-    query: str, filters: Filters | None, limit: int, offset: int, mode: str
+    backend: SearchBackend, query: str, filters: Filters | None, limit: int, offset: int
 ) -> SearchResult:
     limit = max(1, min(int(limit), MAX_LIMIT))
     offset = max(0, int(offset))
@@ -168,29 +164,27 @@ def _search(
                           notices=list(parsed.notices))  # fmt: skip
     if offset >= MAX_DEPTH:
         return result
-    backend = get_backend()
     depth = min(max(MIN_DEPTH, offset + limit), MAX_DEPTH)
     # Started first, so that the embedding thread works while this one looks up pins.
-    embedding = _embedding(parsed, backend, filters, depth) if mode != "lexical" else None
-    pins = pinned_ids(parsed.text) if parsed.text and mode == "hybrid" else []
+    embedding = _embedding(parsed, backend, filters, depth)
+    pins = pinned_ids(parsed.text) if parsed.text else []
 
     if not parsed.positive:
         if filters:  # filters alone (cat:cs.LG after:2024): the newest matching papers
             browse = backend.browse(filters, depth)
             result.total = backend.browse_count(filters, COUNT_CAP)
-            return _page(result, [pid for pid, _ in browse], {}, parsed, set(), set(), pins)
+            order = [pid for pid, _ in browse]
+            return _page(backend, result, order, {}, parsed, set(), set(), pins)
         if parsed.excluded:
             result.notices.append("Add a word to search for; excluding alone finds nothing.")
         if not pins:
             return result
 
-    lexical, lexical_total = [], 0
-    if mode != "semantic":
-        lexical, lexical_total = backend.lexical_counted(parsed, filters, depth, COUNT_CAP)
+    lexical, lexical_total = backend.lexical_counted(parsed, filters, depth, COUNT_CAP)
     semantic = _semantic(backend, parsed, filters, depth, embedding)
     fuzzy_ids: set[int] = set()
     words_query = parsed
-    if len(lexical) < FEW and parsed.plain_words and mode != "semantic":
+    if len(lexical) < FEW and parsed.plain_words:
         fixes = spelling.corrections(parsed.plain_words, matched=bool(lexical))
         if fixes:
             corrected = parsed.with_words_replaced(fixes)
@@ -210,10 +204,10 @@ def _search(
 
     # An exact title among the best lexical matches is pinned too.
     wanted = _normal_title(parsed.text)
-    if wanted and lexical and mode == "hybrid":
+    if wanted and lexical:
         top = [pid for pid, _ in lexical[:20]]
         # Raw SQL: the ORM's query building cost more than this indexed read.
-        among, params = in_ids(top)
+        among, params = backend.id_filter(top)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT id, title FROM papers_paper WHERE id {among}", params)
             titles = cursor.fetchall()
@@ -230,10 +224,11 @@ def _search(
     else:
         result.total = len(order)
     meaning_ids = {pid for pid, _ in semantic}
-    return _page(result, order, scores, words_query, meaning_ids, fuzzy_ids, pins)
+    return _page(backend, result, order, scores, words_query, meaning_ids, fuzzy_ids, pins)
 
 
 def _page(
+    backend: SearchBackend,
     result: SearchResult,
     order: list[int],
     scores: dict[int, float],
@@ -248,7 +243,7 @@ def _page(
     page_ids = order[result.offset : result.offset + result.limit]
     # A raw query with the authors as an extra column: select_related + defer +
     # in_bulk spent ~2.5 ms building the query and the related objects, more than the read.
-    among, params = in_ids(page_ids)
+    among, params = backend.id_filter(page_ids)
     papers = {
         paper.pk: paper
         for paper in Paper.objects.raw(
@@ -297,12 +292,12 @@ def _page(
 
 def related(paper: Paper, k: int = 5) -> list[Paper]:
     """Papers nearest in meaning to `paper` (by words of its title if it has no vector)."""
-    with snapshot.pinned():
-        return _related(paper, k)
-
-
-def _related(paper: Paper, k: int) -> list[Paper]:
     backend = get_backend()
+    with backend.pinned():
+        return _related(backend, paper, k)
+
+
+def _related(backend: SearchBackend, paper: Paper, k: int) -> list[Paper]:
     ranked: Ranked = []
     vector: np.ndarray | None = backend.vector_of(paper.pk) if semantic_enabled() else None
     if vector is not None and backend.has_vectors():

@@ -22,7 +22,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from broadsheet.lib.progress import progress_bar
-from broadsheet.search import lexical_pipeline, spelling
+from broadsheet.search import spelling
 from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import PaperText, text_hash
 from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
@@ -54,6 +54,11 @@ def index_papers(paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None
         if found:
             spelling.count_or_defer(found)
     return done
+
+
+def bulk_import():
+    """What the current backend does around an import's batches (a bulk_change_hooks hook)."""
+    return get_backend().bulk_import()
 
 
 def on_papers_changed(sender, paper_ids: Sequence[int] = (), texts=None, **kwargs) -> None:
@@ -123,10 +128,10 @@ def embed_missing(
 ) -> EmbedCounts:
     """Compute and store vectors for every document without one, then update the vector
     index. `embed` replaces the model (tests pass precomputed vectors)."""
-    lexical_pipeline.index_pending()  # what an interrupted import left unindexed
+    backend = get_backend()
+    backend.catch_up()  # what an interrupted import left unindexed
     counts = EmbedCounts(indexed=index_missing())
     spelling.count_pending()  # words of papers imported in bulk
-    backend = get_backend()
     embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
     total = count_missing()
     if limit is not None:
@@ -155,11 +160,7 @@ def embed_missing(
             since_sync = 0
     if bar is not None:
         bar.close()
-    if backend.vendor == "sqlite":
-        backend.sync_vectors()
-        from broadsheet.search import vectorindex
-
-        counts.vectors_in_index = vectorindex.current()[1]
+    counts.vectors_in_index = backend.sync_vectors()
     log.info("embed: %s", counts)
     return counts
 
@@ -181,7 +182,7 @@ def reindex(progress: bool = False) -> ReindexCounts:
     are kept (no re-embedding) unless a paper's text changed."""
     backend = get_backend()
     counts = ReindexCounts()
-    lexical_pipeline.index_pending()
+    backend.catch_up()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM papers_paper")
         total = cursor.fetchone()[0]
@@ -204,9 +205,6 @@ def reindex(progress: bool = False) -> ReindexCounts:
         bar.close()
     backend.prune()
     spelling.recount()
-    if backend.vendor == "sqlite":
-        from broadsheet.search import vectorindex
-
-        counts.vectors = vectorindex.sync(full=True)
+    counts.vectors = backend.sync_vectors(full=True)
     log.info("reindex: %s", counts)
     return counts

@@ -4,7 +4,8 @@ current (SQLite mode).
 Titles and abstracts stay in papers_paper (the source of truth); a document adds what search
 needs besides: the authors as one string, the vector, and (PostgreSQL only, added by the
 migration and invisible to the ORM) the weighted `tsv` column. On SQLite the lexical index is
-a tantivy folder beside the database (lexical_index.py), named by LexicalIndexState.
+a tantivy folder beside the database (backends/embedded/lexical_index.py), named by
+LexicalIndexState.
 """
 
 from __future__ import annotations

@@ -1,21 +1,23 @@
-"""The one search call the API and the feeds make (both sit above the search app).
+"""The one search call the API and the feeds make (both sit above the search app), and the
+filters their paper lists share with it.
 
-It uses `broadsheet.search.search` (hybrid lexical + semantic, built in the search app) when
-that can be imported, and otherwise a plain case-insensitive match of every query word in the
-title or abstract, so the API and feeds work before (or without) the search app.
+`search_papers` runs `broadsheet.search.search` (hybrid lexical + semantic) and gives back
+the papers the engine loaded, so that callers need not read them again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils import timezone
 
 from broadsheet.papers.models import Paper
+from broadsheet.search import search
 from broadsheet.search.query import MAX_QUERY
+from broadsheet.search.query import cost_error as engine_cost_error
+from broadsheet.search.results import Filters
 
 
 @dataclass(frozen=True)
@@ -30,24 +32,11 @@ class Found:
 class Results:
     hits: list[Found]
     total: int  # at least offset + len(hits); the engine's estimate
-    engine: str  # "search" or "fallback"
-
-
-def _engine() -> Callable | None:
-    try:
-        from broadsheet.search import search
-    except ImportError:
-        return None
-    return search
 
 
 def cost_error(query: str) -> str | None:
     """Why an API refuses `query` (past a bound of one query's cost), or None. The search
     page runs such a query cut to the bounds, with a notice; an API client gets a 400."""
-    try:
-        from broadsheet.search.query import cost_error as engine_cost_error
-    except ImportError:
-        return None
     return engine_cost_error(query.replace("\x00", "")[:MAX_QUERY])
 
 
@@ -86,26 +75,6 @@ def published_between(papers, after: dt.date | None, before: dt.date | None, fie
     return papers
 
 
-def fallback_search(
-    query: str,
-    *,
-    limit: int,
-    offset: int = 0,
-    category: str | None = None,
-    after: dt.date | None = None,
-    before: dt.date | None = None,
-) -> Results:
-    papers = Paper.objects.visible()
-    for word in query.split()[:20]:
-        papers = papers.filter(Q(title__icontains=word) | Q(abstract__icontains=word))
-    if category:
-        papers = papers.filter(category_q(category))
-    papers = published_between(papers, after, before)
-    page = list(papers.order_by("-published_at", "-id")[offset : offset + limit + 1])
-    total = offset + len(page) if len(page) <= limit else papers.count()
-    return Results([Found(p) for p in page[:limit]], total, "fallback")
-
-
 def search_papers(
     query: str,
     *,
@@ -118,15 +87,8 @@ def search_papers(
     """Visible papers matching `query` (cut to MAX_QUERY characters), best first."""
     query = query.replace("\x00", "")[:MAX_QUERY].strip()
     if not query:
-        return Results([], 0, "none")
-    engine = _engine()
-    if engine is None:
-        return fallback_search(
-            query, limit=limit, offset=offset, category=category, after=after, before=before
-        )
-    from broadsheet.search import Filters
-
+        return Results([], 0)
     filters = Filters(after=after, before=before, category=category or None)
-    result = engine(query, filters, limit, offset)
+    result = search(query, filters, limit, offset)
     hits = [Found(h.paper, h.title_html, h.snippet_html) for h in result.hits]
-    return Results(hits, max(result.total, offset + len(hits)), "search")
+    return Results(hits, max(result.total, offset + len(hits)))

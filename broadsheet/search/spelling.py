@@ -26,7 +26,6 @@ code serve SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import uuid
@@ -40,6 +39,7 @@ from django.utils import timezone
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import document_id_batches, in_list
 
 MIN_LENGTH = 4  # shorter words are not corrected: too many neighbours
@@ -136,25 +136,12 @@ def _count_texts(paper_ids: Sequence[int]) -> Counter[str]:
 
 
 def _add(counts: Counter[str]) -> None:
-    """Add these document counts to search_word (one statement), and mark the change."""
+    """Add these document counts to search_word (the backend's upsert), and mark the change."""
     if not counts:
         return
     words = sorted(counts)  # one order for every writer: no deadlock on shared words
-    upsert = "ON CONFLICT (word) DO UPDATE SET docs = search_word.docs + excluded.docs"
+    get_backend().add_word_counts(words, [counts[w] for w in words])
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "INSERT INTO search_word (word, docs) "
-                f"SELECT * FROM unnest(%s::text[], %s::int[]) {upsert}",
-                [words, [counts[w] for w in words]],
-            )
-        else:
-            # WHERE: SQLite's parser needs one before an upsert clause after a SELECT.
-            cursor.execute(
-                "INSERT INTO search_word (word, docs) SELECT key, value FROM json_each(%s) "
-                f"WHERE 1 = 1 {upsert}",
-                [json.dumps({w: counts[w] for w in words})],
-            )
         _new_token(cursor)
 
 

@@ -1,10 +1,12 @@
-"""Fixtures for the API tests: generous rate limits, the search fallback, tokens."""
+"""Fixtures for the API tests: generous rate limits, the search index, tokens."""
 
 from __future__ import annotations
 
 import pytest
 
 from broadsheet.api.tokens import create_token
+from broadsheet.papers.models import Paper
+from broadsheet.search.indexing import index_papers
 
 
 @pytest.fixture(autouse=True)
@@ -16,11 +18,15 @@ def api_settings(settings):
     return settings
 
 
-@pytest.fixture(autouse=True)
-def search_fallback(monkeypatch):
-    """Search through the API's own fallback, not the search app (tested on its own): papers
-    made by the factories are not in its index, and the tests here are about the API."""
-    monkeypatch.setattr("broadsheet.search.papers_search._engine", lambda: None)
+@pytest.fixture
+def index():
+    """Put papers a test made into the search index, as an import does: `index(paper, ...)`.
+    By words only: no vectors, so no model is loaded (search's own tests cover meaning)."""
+
+    def run(*papers: Paper) -> None:
+        index_papers([p.pk for p in papers])
+
+    return run
 
 
 @pytest.fixture

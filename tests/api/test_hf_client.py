@@ -120,8 +120,9 @@ def test_unknown_paper_is_a_404(hf, day_papers):
     assert e.value.response.status_code == 404
 
 
-def test_list_papers_searches_title_and_abstract(hf, day_papers):
+def test_list_papers_searches_title_and_abstract(hf, day_papers, index):
     unlisted = make_paper("Identifiers in the corpus, never listed", arxiv_id="2606.05555")
+    index(*day_papers, unlisted)
     found = [p.id for p in hf.list_papers(query="identifiers")]
     assert set(found) == {"hep-th/9901001", unlisted.arxiv_id}
     assert [p.id for p in hf.list_papers(query="identifiers", limit=1)] != []

@@ -103,9 +103,8 @@ def test_paper_object_is_at_the_top_level(client, db):
     assert "submittedOnDailyAt" in data
 
 
-def test_search_limits(client, db):
-    for i in range(3):
-        make_paper(f"Graph networks {i}")
+def test_search_limits(client, db, index):
+    index(*(make_paper(f"Graph networks {i}") for i in range(3)))
     assert len(client.get("/api/papers/search?q=graph").json()) == 3
     assert len(client.get("/api/papers/search?q=graph&limit=2").json()) == 2
     assert client.get("/api/papers/search?q=graph&limit=121").status_code == 400

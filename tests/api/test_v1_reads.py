@@ -130,10 +130,12 @@ def test_invalid_input_is_400_with_an_error_message(client, db, url):
     assert response.json()["error"]
 
 
-def test_search_returns_papers_and_pages(client, db):
-    for i in range(3):
+def test_search_returns_papers_and_pages(client, db, index):
+    papers = [
         make_paper(f"Sparse attention {i}", published_at=dt.datetime(2026, 6, 1 + i, tzinfo=UTC))
-    make_paper("Something else")
+        for i in range(3)
+    ]
+    index(*papers, make_paper("Something else"))
     response = client.get("/api/v1/search?q=sparse+attention&limit=2")
     body = response.json()
     assert body["query"] == "sparse attention"
@@ -143,22 +145,21 @@ def test_search_returns_papers_and_pages(client, db):
     assert 'rel="next"' in response["Link"]
 
 
-def test_search_uses_the_search_app_when_it_is_there(client, db, monkeypatch):
-    from broadsheet.search.results import Hit, SearchResult
-
-    paper = make_paper("Found by the engine")
-    calls = []
-
-    def engine(query, filters, limit, offset):
-        calls.append((query, filters, limit, offset))
-        hit = Hit(paper=paper, score=1.0, title_html="<mark>Found</mark>", snippet_html="…")
-        return SearchResult(query=query, hits=[hit], total=1, offset=offset, limit=limit)
-
-    monkeypatch.setattr("broadsheet.search.papers_search._engine", lambda: engine)
+def test_search_passes_the_filters_and_gives_the_engine_marks(client, db, index):
+    index(
+        make_paper(
+            "Found by the engine",
+            authors=["Ada Lovelace", "Alan Turing"],
+            primary_category="cs.CL",
+            categories=["cs.CL"],
+        ),
+        make_paper("Found elsewhere", primary_category="math.AG", categories=["math.AG"]),
+    )
     body = client.get("/api/v1/search?q=found&category=cs.CL").json()
-    assert body["items"][0]["titleHtml"] == "<mark>Found</mark>"
-    assert calls[0][1].category == "cs.CL"
-    assert calls[0][2:] == (20, 0)
+    assert [item["paper"]["title"] for item in body["items"]] == ["Found by the engine"]
+    assert body["items"][0]["titleHtml"] == "<mark>Found</mark> by the engine"
+    assert body["items"][0]["paper"]["authors"] == ["Ada Lovelace", "Alan Turing"]
+    assert (body["limit"], body["offset"], body["total"]) == (20, 0, 1)
 
 
 def test_openapi_document_and_docs_page(client, db):
@@ -171,15 +172,12 @@ def test_openapi_document_and_docs_page(client, db):
     assert b"cdn" not in docs.content.lower()  # Swagger UI from our own static files
 
 
-def test_related_papers_come_from_the_search_app(client, db, monkeypatch):
-    paper = make_paper("Seed", arxiv_id="2606.00010")
-    neighbour = make_paper("Neighbour")
-    hidden = make_paper("Hidden neighbour", hidden=True)
-    monkeypatch.setattr(
-        "broadsheet.api.v1.papers.related_to", lambda p, k=5: [neighbour, hidden][:k]
-    )
+def test_related_papers_come_from_the_search_app(client, db, index):
+    paper = make_paper("Seed: bandit algorithms for graphs", arxiv_id="2606.00010")
+    neighbour = make_paper("Neighbour: bandit algorithms")
+    hidden = make_paper("Hidden neighbour: bandit algorithms", hidden=True)
+    index(paper, neighbour, hidden, make_paper("Protein folding"))
     body = client.get("/api/v1/papers/2606.00010/related?limit=2").json()
-    assert [p["title"] for p in body] == ["Neighbour"]
+    assert [p["title"] for p in body] == [neighbour.title]
     assert client.get("/api/v1/papers/2606.00010/related?limit=21").status_code == 400
     assert client.get("/api/v1/papers/2606.99999/related").status_code == 404
-    assert paper.pk != neighbour.pk

@@ -79,9 +79,12 @@ def test_category_feed(client, listed, category, titles):
     assert [e.title for e in feed.entries] == titles
 
 
-def test_search_feed(client, listed, monkeypatch):
-    monkeypatch.setattr("broadsheet.search.papers_search._engine", lambda: None)
+def test_search_feed(client, listed):
+    from broadsheet.papers.models import Paper
+    from broadsheet.search.indexing import index_papers
+
     make_paper("Cool but never listed", published_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    index_papers(Paper.objects.values_list("pk", flat=True))
     feed = parse(client.get("/feeds/search.atom?q=cool"))
     assert {e.title for e in feed.entries} == {"Cool paper", "Cool but never listed"}
     assert "cool" in feed.feed.title

@@ -123,7 +123,7 @@ def target(tmp_path) -> Iterator[Target]:
 INDEXED_IDS = """
 import tantivy
 from broadsheet.papers.models import Paper
-from broadsheet.search import lexical_index
+from broadsheet.search.backends.embedded import lexical_index
 s = lexical_index.searcher()
 hits = s.search(tantivy.Query.all_query(), 100_000, count=False).hits
 ids = set(s.fast_field_values("id", [address for _, address in hits]))

@@ -251,7 +251,7 @@ def test_load_sample_brings_in_the_arxiv_set_searchable_with_its_vectors():
 
     # Found by a word of its own (not in the sample listing).
     assert "fingerprint" in rows[2].title.lower()
-    hits = search("fingerprint", mode="lexical").hits
+    hits = search("fingerprint").hits
     assert rows[2].title in [hit.paper.title for hit in hits]
 
     # The shipped vectors are what the site's embedder makes (arXiv set and listing).

@@ -46,6 +46,13 @@ def sample(db, cached_embed) -> dict[str, Paper]:
 
 
 @pytest.fixture
+def words_only(settings):
+    """search() without its semantic list, as on a site with BROADSHEET_SEARCH_SEMANTIC=false:
+    what the words alone find, spelling corrections included."""
+    settings.SEARCH_SEMANTIC = False
+
+
+@pytest.fixture
 def index(db, cached_embed):
     """Index and embed papers a test made: `index(paper, ...)`."""
 

@@ -1,4 +1,5 @@
-"""SQLite mode's tantivy index: kept in step, rebuilt when lost, safe with several writers."""
+"""The embedded engine's tantivy index: kept in step, rebuilt when lost, safe with several
+writers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import time
 import pytest
 from django.db import connection
 
-from broadsheet.search import Filters, search
+from broadsheet.papers.models import Paper
+from broadsheet.search import Filters
+from broadsheet.search.backends import get_backend
 from broadsheet.search.indexing import embed_missing, reindex
 from broadsheet.search.query import parse
 from tests.factories import make_paper
@@ -21,8 +24,12 @@ def sqlite_only(db):
         pytest.skip("the tantivy index is SQLite mode's")
 
 
-def titles(result) -> list[str]:
-    return [h.paper.title for h in result.hits]
+def found(words: str) -> list[str]:
+    """Titles of the papers the lexical index finds for these words, best first."""
+    backend = get_backend()
+    with backend.pinned():
+        ids = [pid for pid, _ in backend.lexical(parse(words), Filters(), 10)]
+    return [Paper.objects.get(pk=pid).title for pid in ids]
 
 
 def test_a_lost_index_is_rebuilt_by_embed(index, cached_embed):
@@ -30,16 +37,16 @@ def test_a_lost_index_is_rebuilt_by_embed(index, cached_embed):
 
     paper = make_paper("Wavelet scattering for audio", abstract="Scattering transforms.")
     index(paper, embed=False)
-    assert titles(search("wavelet", mode="lexical")) == [paper.title]
+    assert found("wavelet") == [paper.title]
     LexicalIndexState.objects.all().delete()  # as after upgrading from FTS5
-    assert search("wavelet", mode="lexical").hits == []
+    assert found("wavelet") == []
     embed_missing(embed=cached_embed)
-    assert titles(search("wavelet", mode="lexical")) == [paper.title]
+    assert found("wavelet") == [paper.title]
 
 
 def _index_of_an_older_version() -> None:
     """Make the current index folder look as written by the previous schema version."""
-    from broadsheet.search import lexical_index
+    from broadsheet.search.backends.embedded import lexical_index
     from broadsheet.search.models import LexicalIndexState
 
     state = LexicalIndexState.objects.get(id=1)
@@ -59,28 +66,28 @@ def test_an_index_of_an_older_version_is_not_read_and_is_rebuilt_by_embed(index,
     paper = make_paper("Wavelet scattering for audio", abstract="Scattering transforms.")
     index(paper, embed=False)
     _index_of_an_older_version()
-    assert search("wavelet", mode="lexical").hits == []  # its fields are not ours: no error
+    assert found("wavelet") == []  # its fields are not ours: no error
     embed_missing(embed=cached_embed)
-    assert titles(search("wavelet", mode="lexical")) == [paper.title]
+    assert found("wavelet") == [paper.title]
     assert pending() == 0
 
 
 def test_a_write_over_an_older_version_queues_every_paper(index):
-    from broadsheet.search.lexical_pipeline import index_pending
+    from broadsheet.search.backends.embedded.lexical_pipeline import index_pending
 
     old = make_paper("Wavelet scattering for audio", abstract="Scattering transforms.")
     index(old, embed=False)
     _index_of_an_older_version()
     new = make_paper("Wavelet packets for images", abstract="Packets.")
     index(new, embed=False)  # as an import's batch would: a new folder, of this version
-    assert titles(search("wavelet", mode="lexical")) == [new.title]
+    assert found("wavelet") == [new.title]
     assert pending() == 2
     assert index_pending() == 2  # what the next `broadsheet embed` or import does first
-    assert sorted(titles(search("wavelet", mode="lexical"))) == sorted([old.title, new.title])
+    assert sorted(found("wavelet")) == sorted([old.title, new.title])
 
 
 def test_a_writer_waits_for_another_instead_of_failing(index):
-    from broadsheet.search import lexical_index
+    from broadsheet.search.backends.embedded import lexical_index
 
     first = make_paper("Kernel methods on manifolds")
     index(first, embed=False)
@@ -101,7 +108,7 @@ def test_a_writer_waits_for_another_instead_of_failing(index):
     index(second, embed=False)
     thread.join()
     assert time.monotonic() - started >= 0.4
-    assert set(titles(search("kernel", mode="lexical"))) == {first.title, second.title}
+    assert set(found("kernel")) == {first.title, second.title}
 
 
 def test_reindex_drops_documents_of_deleted_papers(index):
@@ -110,10 +117,10 @@ def test_reindex_drops_documents_of_deleted_papers(index):
     index(keep, gone, embed=False)
     gone_id = gone.pk
     gone.delete()  # without a signal: the index still holds it until a rebuild
-    from broadsheet.search import lexical_index
+    from broadsheet.search.backends.embedded import lexical_index
 
     query = lexical_index.build(parse("transport"), Filters())
     assert gone_id in {pid for pid, _ in lexical_index.search(query, 10)}
     reindex()
     assert {pid for pid, _ in lexical_index.search(query, 10)} == {keep.pk}
-    assert titles(search("transport", mode="lexical")) == [keep.title]
+    assert found("transport") == [keep.title]

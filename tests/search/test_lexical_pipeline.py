@@ -13,8 +13,8 @@ from django.db import connection
 from broadsheet.ingest.records import PaperRecord
 from broadsheet.ingest.upsert import upsert
 from broadsheet.papers.models import Paper
-from broadsheet.search import lexical_index, lexical_pipeline
 from broadsheet.search.backends import get_backend
+from broadsheet.search.backends.embedded import lexical_index, lexical_pipeline
 from broadsheet.search.models import LexicalIndexState, LexicalPending
 from broadsheet.search.query import parse
 from broadsheet.search.results import Filters
@@ -125,7 +125,7 @@ def test_a_failing_index_writer_fails_the_import_and_leaves_its_papers_pending(s
 def test_the_indexing_process_runs_at_a_lower_priority_than_the_import(sqlite_only):
     import os
 
-    from broadsheet.search import index_worker
+    from broadsheet.search.backends.embedded import index_worker
 
     writer = lexical_pipeline._Writer()
     try:

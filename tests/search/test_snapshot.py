@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from broadsheet.search import snapshot
+from broadsheet.search.backends.embedded import snapshot
 
 
 def test_reads_once_inside_a_block_and_every_time_outside():

@@ -144,7 +144,7 @@ def test_a_rare_misspelling_in_a_paper_does_not_hide_the_word_meant(db, index):
     typo = make_paper("Atention is all you need", abstract="Atention, misspelt once.")
     right = [make_paper(f"Attention heads, part {i}") for i in range(25)]
     index(typo, *right, embed=False)
-    result = search("atention", mode="lexical", limit=50)
+    result = search("atention", limit=50)
     assert result.corrected == "attention"
     assert result.notices == ["Showing results for “attention”."]
     found = [h.paper for h in result.hits]
@@ -158,7 +158,7 @@ def test_a_word_with_no_near_neighbour_is_completed(db, index):
         "built": "building",
         "languag": "language",  # one letter short: a near word, not a completion
     }
-    result = search("causal models built from language models", mode="lexical")
+    result = search("causal models built from language models")
     assert result.corrected == "causal models building from language models"
     assert [h.paper for h in result.hits] == [paper]
 
@@ -167,7 +167,7 @@ def test_a_rare_name_that_found_its_papers_is_left_alone(db, index):
     author = make_paper("Protein folding", authors=["Maria Atension"])
     others = [make_paper(f"Attention heads, part {i}") for i in range(25)]
     index(author, *others, embed=False)
-    result = search("atension", mode="lexical")
+    result = search("atension")
     assert [h.paper for h in result.hits] == [author]
     assert result.corrected is None and not result.notices
 
@@ -205,7 +205,7 @@ def test_a_small_import_is_counted_when_it_ends(db):
     assert spelling.corrections(["tropcal"]) == {"tropcal": "tropical"}
 
 
-def test_a_corrected_query_keeps_the_other_words_as_typed(sample):
-    result = search("causal models built from LLMs", mode="lexical")
+def test_a_corrected_query_keeps_the_other_words_as_typed(sample, words_only):
+    result = search("causal models built from LLMs")
     assert result.corrected == "causal models building from LLMs"
     assert result.hits[0].paper.title.startswith("Large Causal Models from")

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from broadsheet.papers.models import Paper
-from broadsheet.search import snapshot, vectorindex
+from broadsheet.search.backends.embedded import snapshot, vectorindex
 from broadsheet.search.embedder import DIMENSIONS
 from broadsheet.search.models import SearchDocument
 
@@ -84,7 +84,7 @@ def test_sync_adds_replaces_and_removes_vectors(sqlite_only, monkeypatch):
     vectors = clustered(600)
     ids = store(vectors)
     vectorindex.sync(full=True)
-    first = vectorindex._state().filename
+    first = vectorindex.state().filename
     # Later: a paper re-embedded (its text changed), one deleted, one un-embedded, new ones.
     moved, deleted, cleared = ids[0], ids[1], ids[2]
     new_vector = -vectors[0]
@@ -97,7 +97,7 @@ def test_sync_adds_replaces_and_removes_vectors(sqlite_only, monkeypatch):
 
     assert vectorindex.sync() == 600 - 2 + 50
     index, size = vectorindex.current()
-    assert vectorindex._state().filename != first and vectorindex._is_ivf(index)
+    assert vectorindex.state().filename != first and vectorindex._is_ivf(index)
     assert index.nlist == 49  # incremental: the lists stay
     everything = nearest(new_vector, 1000)
     assert sorted(everything) == sorted(set(ids + added) - {deleted, cleared})

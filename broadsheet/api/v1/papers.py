@@ -13,7 +13,7 @@ from broadsheet.api.v1.params import PaperFilters, RelatedParams, SearchParams
 from broadsheet.api.v1.schemas import ErrorOut, PaperOut, PaperPage, SearchPage, VoteOut
 from broadsheet.api.v1.serialise import paper_out
 from broadsheet.papers import votes
-from broadsheet.papers.loaders import get_paper, papers_for_output, papers_in_order
+from broadsheet.papers.loaders import get_paper, papers_for_output, with_output_relations
 from broadsheet.search import related as related_to
 from broadsheet.search.papers_search import (
     category_q,
@@ -75,18 +75,17 @@ def search(request: HttpRequest, response: HttpResponse, params: Query[SearchPar
         before=params.before,
     )
     hits = results.hits
-    papers = {p.pk: p for p in papers_in_order(h.paper.pk for h in hits)}
+    with_output_relations([h.paper for h in hits])  # the papers as the engine loaded them
     link_header(request, response, total=results.total, limit=params.limit, offset=params.offset)
     return {
         "query": params.q,
         "items": [
             {
-                "paper": paper_out(request, papers[h.paper.pk]),
+                "paper": paper_out(request, h.paper),
                 "titleHtml": h.title_html,
                 "snippetHtml": h.snippet_html,
             }
             for h in hits
-            if h.paper.pk in papers
         ],
         "total": results.total,
         "limit": params.limit,
@@ -124,8 +123,8 @@ def remove_upvote(request: HttpRequest, ref: str):
 def related(request: HttpRequest, ref: str, params: Query[RelatedParams]):
     """Papers like this one (nearest abstracts)."""
     paper = _paper_or_404(ref)
-    ids = [p.pk for p in related_to(paper, k=params.limit)]
-    return [paper_out(request, p) for p in papers_in_order(ids)]
+    related = with_output_relations(related_to(paper, k=params.limit))
+    return [paper_out(request, p) for p in related]
 
 
 @router.get("/papers/{path:ref}", response={200: PaperOut, **ERRORS}, auth=READ)

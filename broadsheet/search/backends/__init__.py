@@ -1,23 +1,34 @@
-"""One search backend per database engine, chosen by the connection's vendor."""
+"""The search backends, one per engine, behind one interface (protocol.SearchBackend).
+
+`get_backend()` picks one by the connection's vendor: this is the one place outside the
+migrations that decides by database which search runs. Nothing is imported at package
+import, so the indexing process (embedded/index_worker.py) can load it before Django."""
 
 from __future__ import annotations
 
-from django.db import connection
+from typing import TYPE_CHECKING
 
-from broadsheet.search.backends.base import Backend
+if TYPE_CHECKING:
+    from broadsheet.search.backends.protocol import SearchBackend
 
-_backends: dict[str, Backend] = {}
+_backends: dict[str, SearchBackend] = {}
 
 
-def get_backend() -> Backend:
+def get_backend() -> SearchBackend:
+    from django.db import connection
+
     vendor = connection.vendor
     backend = _backends.get(vendor)
     if backend is None:
         if vendor == "postgresql":
-            from broadsheet.search.backends.postgresql import PostgresBackend as cls
+            from broadsheet.search.backends.postgresql.backend import PostgresBackend
+
+            backend = PostgresBackend()
         elif vendor == "sqlite":
-            from broadsheet.search.backends.sqlite import SQLiteBackend as cls
+            from broadsheet.search.backends.embedded.backend import EmbeddedBackend
+
+            backend = EmbeddedBackend()
         else:  # pragma: no cover - settings only ever configure these two
             raise RuntimeError(f"search has no backend for {vendor}")
-        backend = _backends[vendor] = cls()
+        _backends[vendor] = backend
     return backend

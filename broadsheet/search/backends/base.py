@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 from django.db import connection
 from django.utils import timezone
 
+from broadsheet.search.backends.protocol import IndexStatus, PaperText, Ranked
 from broadsheet.search.embedder import paper_text
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
-Ranked = list[tuple[int, float]]  # (paper id, score), best first
-PaperText = tuple[str, str, list[str]]  # title, abstract, author names in order
+# Words per vocabulary upsert statement: 2 parameters each, under both engines' limits.
+WORD_ROWS = 1000
+WORD_COUNT_UPDATE = "docs = search_word.docs + excluded.docs"
+
+__all__ = ["Backend", "PaperText", "Ranked", "document_id_batches", "in_list", "text_hash"]
 
 
 def text_hash(title: str, abstract: str) -> str:
@@ -55,21 +59,50 @@ def document_id_batches(size: int) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-def in_ids(ids: Sequence[int]) -> tuple[str, list]:
-    """`IN ...` for the ids a search checks, and its parameters. On SQLite the ids are one
-    JSON parameter, so the statement's text is the same for any ids: Django's cursor
-    rewrites the placeholders of every statement's text with a regex, and SQLite parses
-    every literal, which over 120 ids cost more than reading the rows; SQLite also keeps the
-    statement prepared (figures: bench/README.md). PostgreSQL gets the literal list."""
-    if connection.vendor == "sqlite":
-        return "IN (SELECT value FROM json_each(%s))", [json.dumps([int(i) for i in ids])]
-    return f"IN {in_list(ids)}", []
-
-
 class Backend:
+    """What both backends share; each implements protocol.SearchBackend on top of it."""
+
     vendor = ""
     # How many semantic candidates to fetch for each one wanted when filters may drop some.
     overfetch = 4
+    vector_cast = ""  # appended to a vector parameter in SQL
+
+    # Searching ---------------------------------------------------------------------------
+
+    def pinned(self) -> AbstractContextManager[None]:
+        """Nothing to pin when every read is of the database, in the caller's transaction."""
+        return nullcontext()
+
+    def id_filter(self, ids: Sequence[int]) -> tuple[str, list]:
+        return f"IN {in_list(ids)}", []
+
+    # Indexing around the documents -------------------------------------------------------
+
+    def catch_up(self) -> int:
+        return 0
+
+    def bulk_import(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def status(self) -> IndexStatus:
+        return IndexStatus()
+
+    def add_word_counts(self, words: Sequence[str], docs: Sequence[int]) -> None:
+        """A multi-row VALUES upsert, which SQLite and PostgreSQL both accept (on SQLite as
+        fast as one from a JSON parameter), in chunks of WORD_ROWS: a full chunk's statement
+        text is always the same, so the engine keeps it prepared."""
+        with connection.cursor() as cursor:
+            for start in range(0, len(words), WORD_ROWS):
+                chunk = range(start, min(start + WORD_ROWS, len(words)))
+                cursor.execute(
+                    "INSERT INTO search_word (word, docs) VALUES "
+                    + ", ".join(["(%s, %s)"] * len(chunk))
+                    + f" ON CONFLICT (word) DO UPDATE SET {WORD_COUNT_UPDATE}",
+                    [v for i in chunk for v in (words[i], docs[i])],
+                )
+
+    def health(self) -> str:
+        raise NotImplementedError
 
     # Documents ---------------------------------------------------------------------------
 
@@ -159,7 +192,7 @@ class Backend:
         field = VectorField()
         now = timezone.now()
         rows = [(field.get_db_prep_value(vec, connection), now, h, pid, h) for pid, vec, h in items]
-        cast = "::vector" if self.vendor == "postgresql" else ""
+        cast = self.vector_cast
         # An empty hash: a document the migration made, whose text was never hashed.
         with connection.cursor() as cursor:
             cursor.executemany(
@@ -168,8 +201,9 @@ class Backend:
                 rows,
             )
 
-    def sync_vectors(self, full: bool = False) -> None:
-        """Bring the vector index up to date with the stored vectors (SQLite mode only)."""
+    def sync_vectors(self, full: bool = False) -> int | None:
+        """Nothing to do where the stored vectors are the index."""
+        return None
 
     def has_vectors(self) -> bool:
         from broadsheet.search.models import SearchDocument

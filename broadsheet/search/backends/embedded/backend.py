@@ -1,6 +1,7 @@
-"""SQLite mode: a tantivy index for words, a faiss file for meaning.
+"""The embedded engine: a tantivy index for words, a faiss file for meaning, on this node.
 
-Both are folders beside the database, derived from it (lexical_index.py, vectorindex.py).
+Both are folders beside the database, derived from it (lexical_index.py, vectorindex.py);
+today the engine serves SQLite sites.
 The lexical query is built from our query tree with tantivy term/phrase/boolean queries, so
 no user text is ever parsed as query syntax. Every hit is checked against the database
 (hidden papers, filters) before it is returned.
@@ -8,14 +9,24 @@ no user text is ever parsed as query syntax. Every hit is checked against the da
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import numpy as np
 from django.db import connection, transaction
 
-from broadsheet.search import lexical_index, lexical_pipeline, vectorindex
-from broadsheet.search.backends.base import Backend, Ranked, document_id_batches, in_ids
+from broadsheet.search.backends.base import Backend, Ranked, document_id_batches
+from broadsheet.search.backends.embedded import (
+    lexical_index,
+    lexical_pipeline,
+    snapshot,
+    vectorindex,
+)
+from broadsheet.search.backends.protocol import IndexProblem, IndexStatus
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
@@ -25,10 +36,27 @@ RERANK_MIN = 100  # candidates of an 8-bit index (older files) re-ranked exactly
 REBUILD_BATCH = 10_000
 
 
-class SQLiteBackend(Backend):
+class EmbeddedBackend(Backend):
     vendor = "sqlite"
 
+    def pinned(self) -> AbstractContextManager[None]:
+        """One read of which index files are current per search, not one per call."""
+        return snapshot.pinned()
+
+    def id_filter(self, ids: Sequence[int]) -> tuple[str, list]:
+        """The ids as one JSON parameter, so the statement's text is the same for any ids:
+        Django's cursor rewrites the placeholders of every statement's text with a regex,
+        and SQLite parses every literal, which over 120 ids cost more than reading the rows;
+        SQLite also keeps the statement prepared (figures: bench/README.md)."""
+        return "IN (SELECT value FROM json_each(%s))", [json.dumps([int(i) for i in ids])]
+
     # Indexing ----------------------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        return lexical_pipeline.index_pending()
+
+    def bulk_import(self) -> AbstractContextManager[None]:
+        return lexical_pipeline.in_background()
 
     def forget(self, paper_ids: Sequence[int]) -> None:
         lexical_index.remove(paper_ids)
@@ -58,12 +86,43 @@ class SQLiteBackend(Backend):
             done += len(ids)
         return done
 
-    def sync_vectors(self, full: bool = False) -> None:
+    def sync_vectors(self, full: bool = False) -> int:
         self.rebuild_lexical_if_missing()
-        vectorindex.sync(full=full)
+        return vectorindex.sync(full=full)
 
     def has_vectors(self) -> bool:
         return vectorindex.current()[1] > 0
+
+    # Status and health -------------------------------------------------------------------
+
+    def status(self) -> IndexStatus:
+        from broadsheet.search.models import LexicalPending
+
+        state = vectorindex.state()
+        return IndexStatus(
+            # Non-zero during an import (its indexing process catches up), or after one was
+            # killed (the next import or `broadsheet embed` indexes them).
+            counts={"waiting for the lexical index": LexicalPending.objects.count()},
+            sizes={
+                "lexical index size": _folder_size(lexical_index.base_dir()),
+                "vector index size": _folder_size(vectorindex.index_dir()),
+            },
+            generation=str(state) if state else "none yet",
+        )
+
+    def health(self) -> str:
+        name = lexical_index.current_name()
+        if name is not None and not (lexical_index.base_dir() / name / "meta.json").exists():
+            raise IndexProblem(f"lexical index {name} is missing; run `broadsheet reindex`")
+        state = vectorindex.state()
+        if state and state.count:
+            index, size = vectorindex.current()
+            if index is None:
+                raise IndexProblem(
+                    f"vector index {state.filename} is missing; run `broadsheet reindex`"
+                )
+            return f"lexical {name}, vectors {state.filename} ({size})"
+        return f"lexical {name or 'empty'}, no vectors yet"
 
     # Words -------------------------------------------------------------------------------
 
@@ -75,7 +134,7 @@ class SQLiteBackend(Backend):
         if not ids:
             return set()
         where, params = self.filter_sql(filters)
-        among, id_params = in_ids(ids)
+        among, id_params = self.id_filter(ids)
         join, vector = "", ""
         if embedded:
             join = " JOIN search_document d ON d.paper_id = p.id"
@@ -224,7 +283,7 @@ class SQLiteBackend(Backend):
             ids = sorted(self._visible(ids, filters))
             if not ids:
                 return []
-        among, id_params = in_ids(ids)
+        among, id_params = self.id_filter(ids)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT p.id, d.embedding FROM papers_paper p JOIN search_document d "
@@ -277,6 +336,17 @@ class SQLiteBackend(Backend):
 
     def icontains(self, column: str) -> str:
         return f"instr(lower({column}), lower(%s)) > 0"
+
+
+def _folder_size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass  # an old generation deleted meanwhile
+    return total
 
 
 def _not_hidden(where: str) -> str:

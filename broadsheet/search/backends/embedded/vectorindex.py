@@ -1,4 +1,5 @@
-"""SQLite mode's vector index: a faiss IVF file (float16 codes, cosine) beside the database.
+"""The embedded engine's vector index: a faiss IVF file (float16 codes, cosine) beside the
+database.
 
 The vectors themselves live in search_document; the file is a derived index, rebuilt from
 the database at any time. It is written in generations: a writer (`broadsheet embed`,
@@ -43,8 +44,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from broadsheet.search import snapshot
 from broadsheet.search.backends.base import in_list
+from broadsheet.search.backends.embedded import snapshot
 from broadsheet.search.embedder import DIMENSIONS
 from broadsheet.search.fields import from_blob
 
@@ -108,7 +109,7 @@ def precise(index) -> bool:
     return quantizer is not None and quantizer.qtype == faiss.ScalarQuantizer.QT_fp16
 
 
-def _state():
+def state():
     from broadsheet.search.models import VectorIndexState
 
     return VectorIndexState.objects.filter(id=1).first()
@@ -265,12 +266,12 @@ def sync(full: bool = False) -> int:
     from broadsheet.search.models import VectorIndexState
 
     with _writer_lock() as folder:
-        state = _state()
+        current_state = state()
         started = timezone.now()
         wanted = _embedded_ids()
         index = None
-        if not full and state and state.synced_until:
-            index = _load_for_update(folder / state.filename)
+        if not full and current_state and current_state.synced_until:
+            index = _load_for_update(folder / current_state.filename)
             if index is not None and _outgrown(index, len(wanted)):
                 log.info("vector index outgrew its lists; rebuilding it")
                 index = None
@@ -280,7 +281,7 @@ def sync(full: bool = False) -> int:
                 index.add_with_ids(vectors, ids)
         else:
             # A little slack for clocks of concurrent writers; re-adding is harmless.
-            since = state.synced_until - dt.timedelta(seconds=5)
+            since = current_state.synced_until - dt.timedelta(seconds=5)
             for ids, vectors in _vectors(" AND embedded_at >= %s", [since]):
                 index.remove_ids(ids)  # a re-embedded paper replaces its old vector
                 index.add_with_ids(vectors, ids)
@@ -296,7 +297,7 @@ def sync(full: bool = False) -> int:
                 id=1,
                 defaults={"filename": name, "count": index.ntotal, "synced_until": started},
             )
-        _cleanup(folder, keep={name, state.filename if state else ""})
+        _cleanup(folder, keep={name, current_state.filename if current_state else ""})
         log.info("vector index %s: %d vectors", name, index.ntotal)
         return index.ntotal
 

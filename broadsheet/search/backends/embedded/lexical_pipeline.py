@@ -1,4 +1,4 @@
-"""SQLite mode: writing the lexical index in a second process while an import stores its
+"""The embedded engine: writing the lexical index in a second process while an import stores its
 next batch.
 
 Indexing in tantivy (tokenising, stemming, building and merging segments) costs about as
@@ -29,8 +29,8 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
-from broadsheet.search import lexical_index
 from broadsheet.search.backends.base import in_list
+from broadsheet.search.backends.embedded import lexical_index
 
 log = logging.getLogger("broadsheet.search")
 
@@ -50,7 +50,7 @@ class _Writer:
     import waits, so a writer that falls behind slows it down instead of filling memory."""
 
     def __init__(self):
-        from broadsheet.search import index_worker
+        from broadsheet.search.backends.embedded import index_worker
 
         self.pool = ProcessPoolExecutor(
             1,
@@ -135,10 +135,9 @@ def in_background() -> Iterator[None]:
     """Index the lexical entries of the papers changed inside this block in a second
     process, from the block's second batch on.
 
-    Only on SQLite (PostgreSQL's index is a column written in the transaction), and only
-    when the block's transactions really commit (not inside an outer atomic block, where
-    the other process could not see the rows)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block or active():
+    Only when the block's transactions really commit (not inside an outer atomic block,
+    where the other process could not see the rows)."""
+    if connection.in_atomic_block or active():
         yield
         return
     index_pending()
@@ -156,9 +155,7 @@ def in_background() -> Iterator[None]:
 
 
 def index_pending() -> int:
-    """Index the papers a killed import left pending; returns how many (SQLite only)."""
-    if connection.vendor != "sqlite":
-        return 0
+    """Index the papers a killed import left pending; returns how many."""
     done = 0
     while True:
         with connection.cursor() as cursor:

@@ -1,4 +1,4 @@
-"""The process that writes SQLite mode's lexical index during a long import
+"""The process that writes the embedded engine's lexical index during a long import
 (lexical_pipeline.py). Nothing from Django is imported at module level: the process loads this
 module before Django is set up (`start` does that, pointed at the importer's database)."""
 
@@ -32,7 +32,7 @@ def start(database: str) -> None:
 
 
 def write(paper_ids: list[int]) -> int:
-    from broadsheet.search import lexical_index
+    from broadsheet.search.backends.embedded import lexical_index
 
     lexical_index.write(paper_ids)
     return len(paper_ids)

@@ -1,4 +1,4 @@
-"""SQLite mode's lexical index: a tantivy index in a folder beside the database.
+"""the embedded engine's lexical index: a tantivy index in a folder beside the database.
 
 FTS5 ranks every match of a query before it can return the best ten, which at a million
 papers is slow for a query of common words; tantivy's block-max WAND is not. The
@@ -48,8 +48,8 @@ import tantivy
 from django.conf import settings
 from django.db import connection
 
-from broadsheet.search import snapshot
 from broadsheet.search.backends.base import day_start
+from broadsheet.search.backends.embedded import snapshot
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
@@ -144,7 +144,7 @@ def words(text: str) -> list[str]:
 # Opening ---------------------------------------------------------------------------------
 
 
-def _current_name() -> str | None:
+def current_name() -> str | None:
     with connection.cursor() as cursor:  # raw SQL: once per query, cheaper than the ORM
         cursor.execute("SELECT dirname FROM search_lexical_index WHERE id = 1")
         row = cursor.fetchone()
@@ -210,7 +210,7 @@ def searcher() -> tantivy.Searcher | None:
 
 
 def _latest_searcher() -> tantivy.Searcher | None:
-    name = _current_name()
+    name = current_name()
     if name is None:
         return None
     if not _of_this_version(name):
@@ -237,7 +237,7 @@ def _writer() -> Iterator[tantivy.IndexWriter]:
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # writers in other processes queue here
         try:
-            name = _current_name()
+            name = current_name()
             if name is not None and not _of_this_version(name):
                 _queue_every_paper()
                 name = None

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from django.db import connection, transaction
 
-from broadsheet.search.backends.base import Backend, Ranked
+from broadsheet.search.backends.base import WORD_COUNT_UPDATE, Backend, Ranked
+from broadsheet.search.backends.protocol import IndexStatus
 from broadsheet.search.fields import to_pg_text
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
@@ -79,6 +80,31 @@ def ts_query(query: Query) -> tuple[str, list]:
 
 class PostgresBackend(Backend):
     vendor = "postgresql"
+    vector_cast = "::vector"
+
+    # Status and health -------------------------------------------------------------------
+
+    def status(self) -> IndexStatus:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_total_relation_size('search_document')")
+            size = cursor.fetchone()[0]
+        return IndexStatus(sizes={"index size (documents, tsvector GIN, HNSW)": size})
+
+    def health(self) -> str:
+        return "in the database (GIN + pgvector HNSW)"
+
+    # Indexing ----------------------------------------------------------------------------
+
+    def add_word_counts(self, words: Sequence[str], docs: Sequence[int]) -> None:
+        """One statement over two array parameters: at 30,000 words about half the time of
+        the shared VALUES upsert, which binds two parameters a word."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO search_word (word, docs) "
+                "SELECT * FROM unnest(%s::text[], %s::int[]) "
+                f"ON CONFLICT (word) DO UPDATE SET {WORD_COUNT_UPDATE}",
+                [list(words), list(docs)],
+            )
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
         with connection.cursor() as cursor:
