@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from broadsheet.ingest import arxiv_categories, jobs
 from broadsheet.ingest.arxiv_oai import OaiPage
@@ -48,8 +49,6 @@ log = logging.getLogger("broadsheet.ingest")
 # Pages fetched ahead of the import, at most (arXiv's pages hold 1000 records): enough for
 # one upsert batch, so that with a fast source the import stores big batches.
 PREFETCH_PAGES = 20
-# Papers per keyword_missing call: the progress display moves between calls.
-KEYWORD_CHUNK = 256
 STAGES = (
     ("harvest", "records"), ("import", "records"), ("embed", "papers"), ("keywords", "papers"),
 )  # fmt: skip
@@ -76,27 +75,24 @@ class BackfillCounts:
 
 class Display:
     """One progress display: a line per stage with its count, rate and ETA (when its total is
-    known). Drawn only when stderr is a terminal, like every progress bar here."""
+    known), the stages under way drawn below the finished ones. Drawn only when stderr is a
+    terminal, like every progress bar here."""
 
     def __init__(self, stages: Sequence[tuple[str, str]] = STAGES) -> None:
-        self.bars = {
-            name: tqdm(
-                desc=f"{name:<8}",
-                unit=f" {unit}",
-                position=i,
-                disable=None,
-                file=sys.stderr,
-                smoothing=0.1,
-                dynamic_ncols=True,
-            )  # fmt: skip
-            for i, (name, unit) in enumerate(stages)
-        }
+        self.units = dict(stages)
+        self.bars: dict[str, tqdm] = {}
 
     def start(self, stage: str, total: int | None = None) -> tqdm:
         """A stage begins: its clock (and rate) start now."""
-        bar = self.bars[stage]
-        bar.reset(total=total)
-        return bar
+        self.bars[stage] = tqdm(
+            desc=f"{stage:<8}", total=total, unit=f" {self.units[stage]}", disable=None,
+            file=sys.stderr, smoothing=0.1, dynamic_ncols=True,
+        )  # fmt: skip
+        return self.bars[stage]
+
+    def finish(self, stage: str) -> None:
+        """A stage is done: its line stays, with the rate it ended at."""
+        self.bars[stage].close()
 
     def add_total(self, stage: str, more: int) -> None:
         bar = self.bars[stage]
@@ -108,10 +104,14 @@ class Display:
             bar.close()
 
     def __enter__(self) -> Display:
+        # Log lines go above the display instead of through it (while it is drawn).
+        self._logs = logging_redirect_tqdm()
+        self._logs.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+        self._logs.__exit__(*exc)
 
 
 def state_name(set_spec: str, wanted: frozenset[str], since: dt.date | None) -> str:
@@ -286,6 +286,8 @@ def backfill(
                 harvest_set(client, set_spec, wanted, since, upserter, counts, display)
         counts.stored = upserter.counts
         counts.seconds["harvest"] = time.monotonic() - started
+        display.finish("harvest")
+        display.finish("import")
 
         started = time.monotonic()
         bar = display.start("embed", total=count_missing())
@@ -298,15 +300,15 @@ def backfill(
         embedded = embed_missing(embed=embed)
         counts.embedded, counts.indexed = embedded.embedded, embedded.indexed
         counts.seconds["embed"] = time.monotonic() - started
+        display.finish("embed")
 
         if keywords:
             started = time.monotonic()
             bar = display.start(
                 "keywords", total=Paper.objects.filter(ai_keywords__isnull=True).count()
             )
-            while done := keyword_missing(limit=KEYWORD_CHUNK).papers:
-                counts.keywords += done
-                bar.update(done)
+            counts.keywords = keyword_missing(on_batch=bar.update).papers
             counts.seconds["keywords"] = time.monotonic() - started
+            display.finish("keywords")
     log.info("backfill %s finished: %s", ",".join(categories), counts)
     return counts
