@@ -58,7 +58,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-keywords",
             action="store_true",
-            help="skip the keywords stage, the slowest (run `broadsheet keywords` later)",
+            help="skip the keywords stage (run `broadsheet keywords` later)",
         )
 
     def handle(self, *args, categories: list[str], since, no_keywords: bool, **options):
