@@ -29,6 +29,10 @@ class OaiPage:
     records: list[PaperRecord | Rejected] = field(default_factory=list)
     token: str = ""
     newest: dt.date | None = None
+    # The resumptionToken's completeListSize and cursor, when the source gives them: how many
+    # records the whole harvest has, and how many came before this page (for progress).
+    list_size: int | None = None
+    cursor: int | None = None
 
 
 def _t(el: Element | None, path: str) -> str:
@@ -104,7 +108,15 @@ def parse_page(body: bytes) -> OaiPage:
         except Rejected as e:
             page.records.append(e)
     page.token = _t(list_records, "oai:resumptionToken")
+    token = list_records.find("oai:resumptionToken", NS)
+    if token is not None:
+        page.list_size = _count(token.get("completeListSize"))
+        page.cursor = _count(token.get("cursor"))
     return page
+
+
+def _count(text: str | None) -> int | None:
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 def harvest_pages(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
@@ -75,7 +76,7 @@ def ingest_oai(
     upserter = Upserter()
     newest = state.last_datestamp
     with progress_bar(f"oai {set_spec}") as bar:
-        for page in _harvest(client, set_spec, state.started_from, token):
+        for page in oai_pages(client, set_spec, state.started_from, token):
             with transaction.atomic():
                 upserter.run(page.records, progress=bar)
                 if page.newest:
@@ -88,7 +89,9 @@ def ingest_oai(
     return upserter.counts
 
 
-def _harvest(client: PoliteClient, set_spec: str, from_date: dt.date | None, token: str):
+def oai_pages(
+    client: PoliteClient, set_spec: str, from_date: dt.date | None, token: str
+) -> Iterator[arxiv_oai.OaiPage]:
     """Pages of a harvest. Resumption tokens expire: when the source no longer knows the one a
     killed harvest saved, the harvest starts again from its `from` date (what it stored before
     comes back unchanged) instead of failing on every run until someone clears the token."""

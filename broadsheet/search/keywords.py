@@ -167,9 +167,11 @@ def keyword_missing(
     progress: bool = False,
     embed: EmbedFn | None = None,
     redo: bool = False,
+    on_batch: Callable[[int], None] | None = None,
 ) -> KeywordCounts:
     """Keywords for every paper without them (every paper with `redo`). Idempotent: a paper
-    done by a concurrent run is written again with the same phrases."""
+    done by a concurrent run is written again with the same phrases. `on_batch` is told how
+    many papers each committed batch did (a caller's own progress display)."""
     from broadsheet.search.models import SearchDocument
 
     embed = embed or (lambda texts: embed_texts(texts, batch_size=32))
@@ -199,6 +201,8 @@ def keyword_missing(
         counts.phrases += sum(len(f) for f in found)
         if bar is not None:
             bar.update(len(rows))
+        if on_batch is not None:
+            on_batch(len(rows))
     if bar is not None:
         bar.close()
     log.info("keywords: %s", counts)

@@ -35,6 +35,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     # Close the connection without answering (a dropped connection, a killed proxy).
     drop: bool = False
+    # Answer only once this is set (a slow source; a test acting while a request waits).
+    hold: threading.Event | None = None
 
 
 def ok(body: bytes | str, content_type: str = "application/atom+xml; charset=utf-8") -> Reply:
@@ -130,6 +132,8 @@ class ReplayServer:
                 at = server.clock() if server.clock is not None else None
                 server.requests.append(Request(url.path, query, dict(self.headers), at))
                 reply = server.next_reply(url.path, query)
+                if reply.hold is not None:
+                    reply.hold.wait(timeout=120)
                 if reply.drop:
                     self.close_connection = True
                     return

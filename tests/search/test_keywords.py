@@ -67,6 +67,19 @@ def test_keywords_command_fills_missing_keywords_once(sample, cached_embed, monk
     assert v1["aiKeywords"] == sae.ai_keywords
 
 
+def test_keyword_runs_report_each_batch_to_their_caller(sample, cached_embed, monkeypatch):
+    monkeypatch.setattr("broadsheet.search.keywords.BATCH", 2)
+    Paper.objects.update(ai_keywords=[])
+    Paper.objects.filter(pk__in=Paper.objects.order_by("pk").values("pk")[:3]).update(
+        ai_keywords=None
+    )
+    batches: list[int] = []
+
+    counts = keyword_missing(embed=cached_embed, on_batch=batches.append)
+
+    assert (counts.papers, batches) == (3, [2, 1])
+
+
 @pytest.mark.django_db
 def test_papers_without_keywords_show_none():
     paper = make_paper("Nothing yet")
