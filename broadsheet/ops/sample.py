@@ -105,15 +105,16 @@ def _shipped(stem: str, texts: list[tuple[str, str]]) -> list[tuple[np.ndarray, 
 
 def _store_vectors(papers: list[Paper], shipped: list[tuple[np.ndarray, list]]) -> int:
     """Store shipped vectors as these (just indexed) papers' own; returns how many."""
-    from broadsheet.search.backends import get_backend
     from broadsheet.search.backends.base import text_hash
+    from broadsheet.search.embedder import model_name
+    from broadsheet.search.indexing import store_vectors
 
     items = [
         (paper.pk, vector, text_hash(paper.title, paper.abstract))
         for paper, (vector, _) in zip(papers, shipped, strict=True)
     ]
     if items:
-        get_backend().store_vectors(items)
+        store_vectors(items, model_name())  # _shipped() checked they are of this model
     return len(items)
 
 

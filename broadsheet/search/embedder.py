@@ -122,3 +122,13 @@ def embed_query(text: str) -> np.ndarray:
     """A query's vector, from the int8 query model (query_model.py): comparable with the
     papers' vectors, made faster."""
     return get_embedder("queries").embed([text])[0]
+
+
+# Every model this code embeds papers with is all-MiniLM-L6-v2 (the packaged file, or a copy
+# of it quantised here), and the query model embeds queries comparably with each of them.
+# Vectors of any other model (made by other code) cannot be searched until re-embedded.
+QUERIES_SERVE = "all-MiniLM-L6-v2"
+
+
+def queries_comparable_with(model: str | None) -> bool:
+    return model is None or model.split(" ", 1)[0] == QUERIES_SERVE

@@ -117,7 +117,12 @@ def _embedding(query: Query, backend: SearchBackend, filters: Filters, depth: in
     text = query.meaning_text
     if not text or not semantic_enabled() or not backend.has_vectors():
         return None
-    from broadsheet.search.embedder import embed_query
+    from broadsheet.search.embedder import embed_query, queries_comparable_with
+
+    model = backend.vector_model()
+    if not queries_comparable_with(model):
+        log.warning("the search vectors are from %s; run `broadsheet embed --reembed`", model)
+        return None
 
     nearest = backend.nearest_job(filters, depth)
 

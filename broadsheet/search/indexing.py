@@ -3,6 +3,9 @@
 - `index_papers(ids)`: documents + lexical index for changed papers, in the caller's
   transaction (the `papers_changed` signal after each ingest batch and the sample load).
 - `embed_missing()`: vectors for documents that have none (`broadsheet embed`).
+- `reembed()`: vectors of the current model for every document, staged beside the served
+  ones and swapped in when all are made (`broadsheet embed --reembed`, and a step of every
+  `embed_missing()` while the served vectors are of another model).
 - `reindex()`: everything rebuilt from the database (`broadsheet reindex`).
 - The spelling vocabulary (spelling.py) is counted by the first two and recounted by the
   third.
@@ -24,8 +27,8 @@ from django.db import connection, transaction
 from broadsheet.lib.progress import progress_bar
 from broadsheet.search import spelling
 from broadsheet.search.backends import get_backend
-from broadsheet.search.backends.base import PaperText, text_hash
-from broadsheet.search.embedder import BATCH_SIZE, embed_texts, paper_text
+from broadsheet.search.backends.base import PaperText, served_model, text_hash
+from broadsheet.search.embedder import BATCH_SIZE, embed_texts, model_name, paper_text
 
 log = logging.getLogger("broadsheet.search")
 
@@ -35,6 +38,8 @@ log = logging.getLogger("broadsheet.search")
 INDEX_BATCH = 5000
 EMBED_CHUNK = 256  # vectors written per transaction
 SYNC_EVERY = 50_000  # a new vector-index generation this often during a long embed run
+# Papers re-embedded by one embed_missing() (a worker run) while a site changes model.
+REEMBED_STEP = 20_000
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -120,6 +125,22 @@ def count_missing() -> int:
         return cursor.fetchone()[0]
 
 
+def model_id(name: str) -> int:
+    from broadsheet.search.models import EmbeddingModel
+
+    return EmbeddingModel.objects.get_or_create(name=name)[0].pk
+
+
+def store_vectors(items: Sequence[tuple[int, np.ndarray, str]], model: str) -> None:
+    """Store (paper id, vector, text hash) made by `model`: served at once when the served
+    vectors are of that model (or there are none), else staged for the next swap."""
+    backend = get_backend()
+    if served_model() in (None, model):
+        backend.store_vectors(items, model_id(model))
+    else:
+        backend.stage_vectors(items, model_id(model))
+
+
 def embed_missing(
     batch_size: int = BATCH_SIZE,
     limit: int | None = None,
@@ -127,12 +148,24 @@ def embed_missing(
     embed: EmbedFn | None = None,
 ) -> EmbedCounts:
     """Compute and store vectors for every document without one, then update the vector
-    index. `embed` replaces the model (tests pass precomputed vectors)."""
+    index. `embed` replaces the model (tests pass precomputed vectors).
+
+    While the served vectors are of another model than the current one, this re-embeds
+    instead (a step of at most `limit`, or REEMBED_STEP, papers): the worker's embedding
+    job so brings a site onto a new model in the background."""
     backend = get_backend()
     backend.catch_up()  # what an interrupted import left unindexed
     counts = EmbedCounts(indexed=index_missing())
     spelling.count_pending()  # words of papers imported in bulk
+    served = served_model()
+    if served not in (None, model_name()):
+        log.warning("search vectors are from %s; re-embedding with %s", served, model_name())
+        done = reembed(batch_size, limit if limit is not None else REEMBED_STEP, progress, embed)
+        counts.embedded = done.embedded
+        counts.vectors_in_index = done.vectors_in_index
+        return counts
     embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
+    current = model_id(model_name())
     total = count_missing()
     if limit is not None:
         total = min(total, limit)
@@ -149,7 +182,8 @@ def embed_missing(
                 [
                     (pid, vec, text_hash(t, a))
                     for (pid, t, a), vec in zip(rows, vectors, strict=True)
-                ]
+                ],
+                current,
             )
         counts.embedded += len(rows)
         since_sync += len(rows)
@@ -162,6 +196,90 @@ def embed_missing(
         bar.close()
     counts.vectors_in_index = backend.sync_vectors()
     log.info("embed: %s", counts)
+    return counts
+
+
+@dataclass
+class ReembedCounts:
+    embedded: int = 0  # vectors made (and staged) by this run
+    remaining: int = 0  # documents still without a vector of the current model
+    swapped: int = 0  # vectors moved from staging to the served ones (0: not yet complete)
+    vectors_in_index: int | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.embedded} re-embedded, {self.remaining} to go"
+        if self.swapped:
+            text += f", {self.swapped} vectors swapped in"
+        if self.vectors_in_index is not None:
+            text += f", {self.vectors_in_index} vectors in the index"
+        return text
+
+
+_NOT_CURRENT = (
+    "FROM search_document d JOIN papers_paper p ON p.id = d.paper_id "
+    "WHERE (d.model_id IS NULL OR d.model_id <> %s OR d.embedded_at IS NULL) "
+    "AND NOT EXISTS (SELECT 1 FROM search_staged_vector s "
+    "WHERE s.paper_id = d.paper_id AND s.model_id = %s)"
+)
+
+
+def reembed(
+    batch_size: int = BATCH_SIZE,
+    limit: int | None = None,
+    progress: bool = False,
+    embed: EmbedFn | None = None,
+) -> ReembedCounts:
+    """Give every document a vector of the current model, staged beside the served ones
+    (searches meanwhile use the served vectors, with queries embedded for their model);
+    when none is missing, swap them all in one transaction and rebuild the vector index.
+    Resumable: what a killed run staged is kept. Stops after `limit` papers."""
+    backend = get_backend()
+    current = model_id(model_name())
+    embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
+    counts = ReembedCounts()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Staged by a run for yet another model, or for a text that has changed since.
+        cursor.execute(
+            "DELETE FROM search_staged_vector WHERE model_id <> %s OR NOT EXISTS "
+            "(SELECT 1 FROM search_document d WHERE d.paper_id = search_staged_vector.paper_id "
+            "AND d.text_hash IN (search_staged_vector.text_hash, ''))",
+            [current],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {_NOT_CURRENT}", [current, current])
+        total = cursor.fetchone()[0]
+    todo = total if limit is None else min(total, limit)
+    bar = progress_bar("Re-embedding", total=todo) if progress and todo else None
+    last = -1
+    while counts.embedded < todo:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT p.id, p.title, p.abstract {_NOT_CURRENT} AND d.paper_id > %s "
+                "ORDER BY d.paper_id LIMIT %s",
+                [current, current, last, min(EMBED_CHUNK, todo - counts.embedded)],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        vectors = embed([paper_text(title, abstract) for _, title, abstract in rows])
+        items = [
+            (pid, vec, text_hash(t, a)) for (pid, t, a), vec in zip(rows, vectors, strict=True)
+        ]
+        with transaction.atomic():
+            backend.stage_vectors(items, current)
+        counts.embedded += len(rows)
+        if bar is not None:
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    counts.remaining = total - counts.embedded
+    if counts.remaining <= 0:
+        with transaction.atomic():
+            counts.swapped = backend.swap_staged_vectors(current)
+        counts.remaining = 0
+        counts.vectors_in_index = backend.sync_vectors(full=True)
+    log.info("reembed: %s", counts)
     return counts
 
 

@@ -16,6 +16,19 @@ from broadsheet.papers.models import Paper
 from broadsheet.search.fields import VectorField
 
 
+class EmbeddingModel(models.Model):
+    """A model that made search vectors (its name is embedder.model_name() of the code that
+    ran it): each stored vector names one, so vectors of two models are never compared."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        db_table = "search_embedding_model"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SearchDocument(models.Model):
     paper = models.OneToOneField(
         Paper, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
@@ -26,6 +39,12 @@ class SearchDocument(models.Model):
     text_hash = models.CharField(max_length=40, blank=True)
     embedding = VectorField(dimensions=384, null=True, blank=True)
     embedded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The model the vector came from. Every vector here is of one model, the one queries are
+    # embedded for; a change of model is staged beside (StagedVector) and swapped in whole.
+    model = models.ForeignKey(
+        EmbeddingModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
+    )  # fmt: skip
     # When the words of the current text were added to the spelling vocabulary
     # (SearchWord); null for a new or changed text until spelling.count_pending() counts it.
     # Nullable, so adding it to a large table is an ALTER TABLE, not a copy of the table.
@@ -51,6 +70,26 @@ class SearchDocument(models.Model):
         return f"search document of paper {self.paper_id}"
 
 
+class StagedVector(models.Model):
+    """A paper's vector from a model other than the one its document's vector came from,
+    made by a re-embedding (`broadsheet embed --reembed`, indexing.reembed) and moved into
+    search_document with all the others once every document has one. Until then searches
+    use the old vectors only, and a killed re-embedding resumes from what is staged."""
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
+    text_hash = models.CharField(max_length=40)
+    embedding = VectorField(dimensions=384)
+
+    class Meta:
+        db_table = "search_staged_vector"
+
+    def __str__(self) -> str:
+        return f"staged vector of paper {self.paper_id}"
+
+
 class VectorIndexState(models.Model):
     """The current generation of the SQLite-mode vector index file (a single row).
 
@@ -64,6 +103,8 @@ class VectorIndexState(models.Model):
     count = models.PositiveIntegerField(default=0)
     # Vectors embedded up to this moment are in the file; later ones are added by the next sync.
     synced_until = models.DateTimeField(null=True, blank=True)
+    # The model of the file's vectors, which queries against it are embedded for.
+    model = models.CharField(max_length=200, blank=True)
     built_at = models.DateTimeField(auto_now=True)
 
     class Meta:

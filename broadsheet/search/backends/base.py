@@ -27,6 +27,18 @@ WORD_COUNT_UPDATE = "docs = search_word.docs + excluded.docs"
 __all__ = ["Backend", "PaperText", "Ranked", "document_id_batches", "in_list", "text_hash"]
 
 
+def served_model() -> str | None:
+    """The model of the stored vectors (one model at a time: see SearchDocument.model)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.name FROM search_document d "
+            "JOIN search_embedding_model m ON m.id = d.model_id "
+            "WHERE d.embedded_at IS NOT NULL LIMIT 1"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def text_hash(title: str, abstract: str) -> str:
     return hashlib.sha1(paper_text(title, abstract).encode()).hexdigest()
 
@@ -184,22 +196,69 @@ class Backend:
 
     # Vectors -----------------------------------------------------------------------------
 
-    def store_vectors(self, items: Sequence[tuple[int, np.ndarray, str]]) -> None:
-        """Save (paper id, vector, text hash it came from); a vector whose text changed in
-        the meantime is not stored."""
+    def store_vectors(self, items: Sequence[tuple[int, np.ndarray, str]], model_id: int) -> None:
+        """Save (paper id, vector, text hash it came from), made by model `model_id`; a
+        vector whose text changed in the meantime is not stored."""
         from broadsheet.search.fields import VectorField
 
         field = VectorField()
         now = timezone.now()
-        rows = [(field.get_db_prep_value(vec, connection), now, h, pid, h) for pid, vec, h in items]
+        rows = [
+            (field.get_db_prep_value(vec, connection), now, h, model_id, pid, h)
+            for pid, vec, h in items
+        ]
         cast = self.vector_cast
         # An empty hash: a document the migration made, whose text was never hashed.
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE search_document SET embedding = %s{cast}, embedded_at = %s, "
-                "text_hash = %s WHERE paper_id = %s AND text_hash IN (%s, '')",
+                "text_hash = %s, model_id = %s WHERE paper_id = %s AND text_hash IN (%s, '')",
                 rows,
             )
+
+    def stage_vectors(self, items: Sequence[tuple[int, np.ndarray, str]], model_id: int) -> None:
+        """Keep (paper id, vector, text hash) of another model than the served one, beside
+        the served vectors, until swap_staged_vectors()."""
+        from broadsheet.search.fields import VectorField
+
+        field = VectorField()
+        rows = [
+            (pid, model_id, h, field.get_db_prep_value(vec, connection)) for pid, vec, h in items
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO search_staged_vector (paper_id, model_id, text_hash, embedding) "
+                f"VALUES (%s, %s, %s, %s{self.vector_cast}) ON CONFLICT (paper_id) DO UPDATE "
+                "SET model_id = excluded.model_id, text_hash = excluded.text_hash, "
+                "embedding = excluded.embedding",
+                rows,
+            )
+
+    def swap_staged_vectors(self, model_id: int) -> int:
+        """In the caller's transaction: the staged vectors of `model_id` replace the served
+        ones; a served vector of another model that has no staged successor (its text
+        changed meanwhile) is dropped, to be embedded again. Returns how many moved."""
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE search_document SET embedding = s.embedding, model_id = s.model_id, "
+                "text_hash = s.text_hash, embedded_at = %s FROM search_staged_vector s "
+                "WHERE s.paper_id = search_document.paper_id AND s.model_id = %s "
+                "AND search_document.text_hash IN (s.text_hash, '')",
+                [now, model_id],
+            )
+            moved = cursor.rowcount
+            cursor.execute(
+                "UPDATE search_document SET embedding = NULL, embedded_at = NULL, "
+                "model_id = NULL WHERE embedded_at IS NOT NULL "
+                "AND (model_id IS NULL OR model_id <> %s)",
+                [model_id],
+            )
+            cursor.execute("DELETE FROM search_staged_vector")
+        return moved
+
+    def vector_model(self) -> str | None:
+        return served_model()
 
     def sync_vectors(self, full: bool = False) -> int | None:
         """Nothing to do where the stored vectors are the index."""

@@ -106,8 +106,20 @@ class SearchBackend(Protocol):
         """Write the lexical entries of these papers (in the caller's transaction)."""
         ...
 
-    def store_vectors(self, items: Sequence[tuple[int, np.ndarray, str]]) -> None:
-        """Save (paper id, vector, text hash it came from)."""
+    def store_vectors(self, items: Sequence[tuple[int, np.ndarray, str]], model_id: int) -> None:
+        """Save (paper id, vector, text hash it came from), made by model `model_id`."""
+        ...
+
+    def stage_vectors(self, items: Sequence[tuple[int, np.ndarray, str]], model_id: int) -> None:
+        """Keep vectors of a model other than the served one beside the served vectors."""
+        ...
+
+    def swap_staged_vectors(self, model_id: int) -> int:
+        """In the caller's transaction, the staged vectors replace the served ones."""
+        ...
+
+    def vector_model(self) -> str | None:
+        """The model of the vectors semantic search compares queries with (None: none)."""
         ...
 
     def sync_vectors(self, full: bool = False) -> int | None:

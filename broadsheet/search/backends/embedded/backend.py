@@ -93,6 +93,9 @@ class EmbeddedBackend(Backend):
     def has_vectors(self) -> bool:
         return vectorindex.current()[1] > 0
 
+    def vector_model(self) -> str | None:
+        return vectorindex.current_model()
+
     # Status and health -------------------------------------------------------------------
 
     def status(self) -> IndexStatus:

@@ -44,7 +44,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from broadsheet.search.backends.base import in_list
+from broadsheet.search.backends.base import in_list, served_model
 from broadsheet.search.backends.embedded import snapshot
 from broadsheet.search.embedder import DIMENSIONS
 from broadsheet.search.fields import from_blob
@@ -62,6 +62,7 @@ CHUNK = 20_000
 
 _cache_lock = threading.Lock()
 _cache: dict[str, object] = {}  # path of the current generation -> faiss index (mapped)
+_models: dict[int, str] = {}  # id() of a mapped index -> the model of its vectors
 
 
 def index_dir() -> Path:
@@ -121,14 +122,20 @@ def current() -> tuple[object | None, int]:
     return snapshot.once("vectors", _latest)
 
 
+def current_model() -> str | None:
+    """The model of the current generation's vectors (of the same generation as current())."""
+    index, _ = current()
+    return _models.get(id(index)) if index is not None else None
+
+
 def _latest() -> tuple[object | None, int]:
     # Raw SQL: this runs for every query, and the ORM would cost more than the read.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT filename, count FROM search_vector_index WHERE id = 1")
+        cursor.execute("SELECT filename, count, model FROM search_vector_index WHERE id = 1")
         row = cursor.fetchone()
     if row is None or not row[1]:
         return None, 0
-    filename, count = row
+    filename, count, model = row
     path = str(index_dir() / filename)
     index = _cache.get(path)
     if index is None:
@@ -144,7 +151,9 @@ def _latest() -> tuple[object | None, int]:
                 # every worker, and opening takes milliseconds.
                 index = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
                 _cache.clear()  # drop the old generation's mapping
+                _models.clear()
                 _cache[path] = index
+                _models[id(index)] = model
     return index, count
 
 
@@ -295,7 +304,12 @@ def sync(full: bool = False) -> int:
         with transaction.atomic():
             VectorIndexState.objects.update_or_create(
                 id=1,
-                defaults={"filename": name, "count": index.ntotal, "synced_until": started},
+                defaults={
+                    "filename": name,
+                    "count": index.ntotal,
+                    "synced_until": started,
+                    "model": served_model() or "",
+                },
             )
         _cleanup(folder, keep={name, current_state.filename if current_state else ""})
         log.info("vector index %s: %d vectors", name, index.ntotal)
