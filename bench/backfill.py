@@ -161,9 +161,11 @@ def run(data_dir: Path, url: str, kept: int, keywords: bool) -> None:
     django_in_process(data_dir, BROADSHEET_ARXIV_OAI_URL=url, BROADSHEET_ARXIV_REQUEST_INTERVAL="0")
     from broadsheet.ops.backfill import backfill
     from broadsheet.papers.models import Paper
-    from broadsheet.search import search
-    from broadsheet.search.embedder import embed_texts, paper_text
+    from broadsheet.search.backends import get_backend
+    from broadsheet.search.embedder import embed_query, embed_texts, paper_text
     from broadsheet.search.keywords import keyword_missing
+    from broadsheet.search.query import parse
+    from broadsheet.search.results import Filters
 
     embed_texts(["load the model before the clock starts"])
     started = time.perf_counter()
@@ -181,12 +183,14 @@ def run(data_dir: Path, url: str, kept: int, keywords: bool) -> None:
     print(f"  total                         {rate(kept, total)} papers")
 
     some = Paper.objects.order_by("?").first()
-    by_words = [h.paper.pk for h in search(f'"{some.title}"', mode="lexical").hits]
+    backend = get_backend()
+    by_words = [pid for pid, _ in backend.lexical(parse(f'"{some.title}"'), Filters(), 10)]
     # Texts repeat (1000 abstracts): by meaning, the nearest paper has the same abstract.
-    nearest = search(some.abstract[:200], mode="semantic").hits
+    nearest = backend.semantic(embed_query(some.abstract[:200]), Filters(), 10)
+    nearest_abstract = Paper.objects.get(pk=nearest[0][0]).abstract if nearest else ""
     print(
         f"searchable: by words {'yes' if by_words[:1] == [some.pk] else 'NO'}, by meaning "
-        f"{'yes' if nearest and nearest[0].paper.abstract[:200] == some.abstract[:200] else 'NO'}"
+        f"{'yes' if nearest_abstract[:200] == some.abstract[:200] else 'NO'}"
     )
 
     texts = [

@@ -23,8 +23,11 @@ from broadsheet.ingest.arxiv_categories import UnknownCategory, sets_for
 from broadsheet.ingest.models import HarvestState
 from broadsheet.ops.backfill import backfill
 from broadsheet.papers.models import Paper
-from broadsheet.search import search
+from broadsheet.search.backends import get_backend
+from broadsheet.search.embedder import embed_query
 from broadsheet.search.models import SearchDocument
+from broadsheet.search.query import parse
+from broadsheet.search.results import Filters
 from tests.ingest.conftest import FIXTURES as INGEST_FIXTURES
 from tests.ingest.conftest import ReplayServer, Reply, ok
 from tests.ingest.test_kill_and_resume import BROADSHEET, Target, run
@@ -77,8 +80,15 @@ def arxiv_ids() -> set[str]:
     return set(Paper.objects.values_list("arxiv_id", flat=True))
 
 
-def found(query: str, mode: str) -> list[str]:
-    return [hit.paper.arxiv_id for hit in search(query, mode=mode).hits]
+def found(query: str, by: str) -> list[str]:
+    """Arxiv ids by the backend's words-only or meaning-only list."""
+    backend = get_backend()
+    if by == "lexical":
+        ranked = backend.lexical(parse(query), Filters(), 10)
+    else:
+        ranked = backend.semantic(embed_query(query), Filters(), 10)
+    by_id = Paper.objects.in_bulk([pid for pid, _ in ranked])
+    return [by_id[pid].arxiv_id for pid, _ in ranked]
 
 
 def test_the_categories_map_to_arxivs_oai_sets():
@@ -256,9 +266,9 @@ def test_a_backfill_killed_after_its_first_page_resumes_and_ends_with_every_pape
     assert target.query("SELECT COUNT(*) FROM papers_paper WHERE ai_keywords IS NULL") == 0
     searched = run(
         target, "shell", "--verbosity", "0", "-c",
-        "from broadsheet.search import search\n"
-        f"for query, mode in (('traffic signal', 'lexical'), ({BY_MEANING!r}, 'semantic')):\n"
-        "    print(search(query, mode=mode).hits[0].paper.arxiv_id)",
+        "from tests.ops.test_backfill import found\n"
+        f"for query, by in (('traffic signal', 'lexical'), ({BY_MEANING!r}, 'semantic')):\n"
+        "    print(found(query, by)[0])",
     )  # fmt: skip
     assert searched.returncode == 0, searched.stderr
     assert searched.stdout.split() == [TRAFFIC, TRAFFIC]
