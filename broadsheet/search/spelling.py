@@ -26,8 +26,10 @@ code serve SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,6 +51,7 @@ RARE_DOCS = 3  # a word in at most this many papers may still be a typo...
 RARE_RATIO = 20  # ...if a neighbour is in at least this many times as many
 COUNT_BATCH = 5000  # papers counted per transaction
 
+log = logging.getLogger("broadsheet.search")
 _WORD = re.compile(r"[^\W_]+")
 _local = threading.local()
 
@@ -257,6 +260,13 @@ def max_edits(word: str) -> int:
 
 _cache: tuple[str, Vocabulary] | None = None
 _cache_lock = threading.Lock()
+_reloading = threading.Event()  # a reload thread is running
+_reloaded_at = float("-inf")  # time.monotonic() of the last load
+# Loading a large vocabulary takes seconds (500k words): a process that has one keeps
+# answering with it while a thread loads the new one, at most once every RELOAD_EVERY
+# seconds, so no search waits for a reload. A small one is reloaded at once.
+BACKGROUND_RELOAD_WORDS = 50_000
+RELOAD_EVERY = 60.0
 
 
 def _token() -> str | None:
@@ -268,26 +278,55 @@ def _token() -> str | None:
 
 def vocabulary() -> Vocabulary:
     """This database's vocabulary (its MAX_WORDS most common words), loaded once per change
-    of the vocabulary in each process."""
-    global _cache
+    of the vocabulary in each process (a large one in the background, the old one serving)."""
     token = _token()
     if token is None:
         return Vocabulary({})
     cached = _cache
     if cached is not None and cached[0] == token:
         return cached[1]
+    if cached is not None and len(cached[1]) >= BACKGROUND_RELOAD_WORDS:
+        _reload_in_background()
+        return cached[1]
     with _cache_lock:
         if _cache is not None and _cache[0] == token:
             return _cache[1]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT word, docs FROM search_word WHERE docs > 0 "
-                "ORDER BY docs DESC, word LIMIT %s",
-                [MAX_WORDS],
-            )
-            loaded = Vocabulary.of(cursor.fetchall())
-        _cache = (token, loaded)
-        return loaded
+        return _load()
+
+
+def _load() -> Vocabulary:
+    """Read the token, then the words (at least as new as the token: a change in between
+    only makes the next call load again); the caller holds _cache_lock. No transaction:
+    SQLite's are BEGIN IMMEDIATE and would hold writers off for the whole read."""
+    global _cache, _reloaded_at
+    token = _token()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT word, docs FROM search_word WHERE docs > 0 ORDER BY docs DESC, word LIMIT %s",
+            [MAX_WORDS],
+        )
+        loaded = Vocabulary.of(cursor.fetchall())
+    _cache = (token or "", loaded)
+    _reloaded_at = time.monotonic()
+    return loaded
+
+
+def _reload_in_background() -> None:
+    if _reloading.is_set() or time.monotonic() - _reloaded_at < RELOAD_EVERY:
+        return
+    _reloading.set()
+
+    def reload() -> None:
+        try:
+            with _cache_lock:
+                _load()
+        except Exception:  # the old vocabulary keeps serving; the next change tries again
+            log.exception("reloading the spelling vocabulary failed")
+        finally:
+            connection.close()  # this thread's own connection
+            _reloading.clear()
+
+    threading.Thread(target=reload, name="spelling-reload", daemon=True).start()
 
 
 def _counts(words: list[str]) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from importlib import resources
 
 import pytest
@@ -209,3 +210,23 @@ def test_a_corrected_query_keeps_the_other_words_as_typed(sample, words_only):
     result = search("causal models built from LLMs")
     assert result.corrected == "causal models building from LLMs"
     assert result.hits[0].paper.title.startswith("Large Causal Models from")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_vocabulary_is_reloaded_in_the_background_while_the_old_one_serves(
+    index, monkeypatch
+):
+    monkeypatch.setattr(spelling, "BACKGROUND_RELOAD_WORDS", 1)
+    monkeypatch.setattr(spelling, "RELOAD_EVERY", 0.0)
+    monkeypatch.setattr(spelling, "_cache", None)
+    index(make_paper("Holographic tensor networks"), embed=False)
+    old = spelling.vocabulary()  # the first load is done at once
+    assert old.nearest("holografic")[0] == "holographic"
+
+    index(make_paper("Photonic crystals"), embed=False)  # a new token
+    assert spelling.vocabulary() is old  # no wait: the loaded words answer meanwhile
+    for _ in range(500):
+        if spelling.vocabulary() is not old:
+            break
+        time.sleep(0.01)
+    assert spelling.corrections(["photonik"]) == {"photonik": "photonic"}
