@@ -34,6 +34,9 @@ log = logging.getLogger("broadsheet.search")
 # (upsert.BATCH_SIZE) comes in a few of these, handed to the indexing process one by one.
 INDEX_BATCH = 5000
 EMBED_CHUNK = 256  # vectors written per transaction
+# Below this many papers a worker pool costs more to start (a few seconds: each worker loads
+# the model) than it saves.
+POOL_MIN = 2000
 SYNC_EVERY = 50_000  # a new vector-index generation this often during a long embed run
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -90,9 +93,12 @@ class EmbedCounts:
     indexed: int = 0
     embedded: int = 0
     vectors_in_index: int | None = None
+    workers: int = 1  # processes that ran the model
 
     def __str__(self) -> str:
         text = f"{self.indexed} papers newly indexed, {self.embedded} embedded"
+        if self.workers > 1:
+            text += f" by {self.workers} worker processes"
         if self.vectors_in_index is not None:
             text += f", {self.vectors_in_index} vectors in the index"
         return text
@@ -120,17 +126,31 @@ def embed_missing(
     limit: int | None = None,
     progress: bool = False,
     embed: EmbedFn | None = None,
+    workers: int = 1,
 ) -> EmbedCounts:
     """Compute and store vectors for every document without one, then update the vector
-    index. `embed` replaces the model (tests pass precomputed vectors)."""
+    index. `embed` replaces the model (tests pass precomputed vectors). With `workers` > 1,
+    that many processes run the model (embed_pool.py) when there are at least POOL_MIN
+    papers to embed."""
     lexical_pipeline.index_pending()  # what an interrupted import left unindexed
     counts = EmbedCounts(indexed=index_missing())
     spelling.count_pending()  # words of papers imported in bulk
-    backend = get_backend()
-    embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
     total = count_missing()
     if limit is not None:
         total = min(total, limit)
+    if embed is None and workers > 1 and total >= POOL_MIN:
+        from broadsheet.search.embed_pool import EmbedPool
+        from broadsheet.search.embedder import papers_model
+
+        counts.workers = workers
+        with EmbedPool(workers, papers_model()) as pool:
+            return _embed(counts, total, lambda t: pool.embed(t, batch_size=batch_size), progress)
+    embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
+    return _embed(counts, total, embed, progress)
+
+
+def _embed(counts: EmbedCounts, total: int, embed: EmbedFn, progress: bool) -> EmbedCounts:
+    backend = get_backend()
     bar = progress_bar("Embedding", total=total) if progress else None
     last, since_sync = -1, 0
     while counts.embedded < total:

@@ -1,8 +1,14 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from broadsheet.search import query_model
 from broadsheet.search.embedder import BATCH_SIZE
-from broadsheet.search.indexing import embed_missing
+from broadsheet.search.indexing import POOL_MIN, embed_missing
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Command(BaseCommand):
@@ -16,16 +22,28 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=BATCH_SIZE,
-            help=f"Texts per model call (default {BATCH_SIZE}; larger is not faster on 2 cores).",
+            help=f"Texts per model call (default {BATCH_SIZE}).",
         )
         parser.add_argument(
             "--limit", type=int, default=None, help="Embed at most this many papers, then stop."
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=_cores(),
+            help=(
+                "Processes running the model, one thread each (default: one per core of this "
+                f"machine, {_cores()}); used from {POOL_MIN} papers on, below that one process "
+                "embeds. 1 embeds in this process."
+            ),
+        )
 
-    def handle(self, *args, batch_size: int, limit: int | None, **options):
-        if batch_size < 1 or (limit is not None and limit < 0):
-            raise CommandError("--batch-size must be at least 1 and --limit not negative")
-        counts = embed_missing(batch_size=batch_size, limit=limit, progress=True)
+    def handle(self, *args, batch_size: int, limit: int | None, workers: int, **options):
+        if batch_size < 1 or workers < 1 or (limit is not None and limit < 0):
+            raise CommandError(
+                "--batch-size and --workers must be at least 1 and --limit not negative"
+            )
+        counts = embed_missing(batch_size=batch_size, limit=limit, progress=True, workers=workers)
         self.stdout.write(f"Embedding: {counts}.")
         # Made here, so that a server's first search does not wait for it.
         query_model.path()
