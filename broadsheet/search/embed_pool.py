@@ -13,6 +13,9 @@ server embed in-process (embedder.embed_texts), beside other work.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,7 +29,16 @@ _worker: Embedder | None = None
 
 def _start(threads: int, model: str, max_tokens: int) -> None:
     global _worker
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _worker = Embedder(threads, Path(model), max_tokens=max_tokens)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker waits for batches forever: when its parent is killed (no chance to shut the
+    pool down), the worker is adopted by another process and exits."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _run(ids: list[list[int]]) -> np.ndarray:
