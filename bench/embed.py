@@ -173,7 +173,7 @@ def mrr(docs: np.ndarray, qvecs: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--papers", type=int, default=1000, help="texts per round (repeated)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: only the quality figures")
     parser.add_argument("--levers", default="", help="comma-separated names (default: all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=None)
@@ -229,7 +229,7 @@ def main() -> None:
         print(f"  round {r + 1}: load {bench_search.load()}", flush=True)
     print(f"\n  speed (median of {args.rounds} rounds), load {bench_search.load()}")
     print(f"  {'lever':26} {'abstracts/s':>11} {'vs today':>8} {'CPU ms each':>11} {'start s':>7}")
-    for lever in selected:
+    for lever in selected if args.rounds else ():  # --rounds 0: quality only
         print(
             f"  {lever.name:26} {statistics.median(rates[lever.name]):11.1f} "
             f"{statistics.median(ratios[lever.name]):7.2f}x "

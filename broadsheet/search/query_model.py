@@ -1,21 +1,22 @@
-"""The model file that embeds search queries: the packaged MiniLM with int8 matrix products.
+"""The model file that embeds papers and queries: the packaged MiniLM with int8 products.
 
 The packaged file stores int8 weights, but onnxruntime turns them back into float32 when it
-loads them, so a query of a few tokens spends its time reading 42 MB of float32 weights:
-10.9 ms on one thread (measured here). onnxruntime's dynamic quantisation of the same weights
-(int8 per output channel; each activation quantised as it is computed) embeds the same query
-in 6.3-7.1 ms.
+loads them, so it computes in float32: 10.9 ms for a query of a few tokens on one thread,
+about 135 ms of CPU for an abstract (measured here). onnxruntime's dynamic quantisation of the
+same weights (int8 per output channel; each activation quantised as it is computed) embeds the
+same query in 6.3-7.1 ms and an abstract in about 50 ms of CPU (one text a call;
+bench/embed.py).
 
-Only queries use it. Papers keep the vectors of the packaged model, so nothing is
-re-embedded: over the 1,000 real abstracts of the shared data, queries embedded this way
-find their paper as well as queries of the packaged model do (MRR from a title 0.937 vs
-0.936, from its first 4 words 0.612 vs 0.613, from 5 abstract words 0.347 vs 0.344), and
-their vectors have cosine 0.99 (median) to the packaged model's.
+Retrieval does not suffer: over the 1,000 real abstracts of the shared data, with papers and
+queries both from this file, a paper is found from its title, its title's first 4 words or 5
+words of its abstract as well as with the packaged model's paper vectors (bench/README.md,
+bench/embed.py), and its vectors have cosine 0.99 (median) to the packaged model's. They are
+not the same vectors, so embedder.model_name() names them apart.
 
 The file is made from the installed package, on this machine, once per data directory
 (about 5 s; `broadsheet embed` makes it before a server needs it), with onnx and
-onnxruntime's own quantisation tool: nothing is downloaded. If it cannot be made, queries
-use the packaged model, slower and otherwise the same.
+onnxruntime's own quantisation tool: nothing is downloaded. If it cannot be made, papers and
+queries use the packaged model, slower and otherwise the same.
 """
 
 from __future__ import annotations
