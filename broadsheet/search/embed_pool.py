@@ -24,6 +24,7 @@ import numpy as np
 
 from broadsheet.search.embedder import BATCH_SIZE, DIMENSIONS, MAX_TOKENS, Embedder, batches
 
+TASK_TEXTS = 16  # texts a worker is handed at a time
 _worker: Embedder | None = None
 
 
@@ -41,9 +42,10 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _run(ids: list[list[int]]) -> np.ndarray:
+def _run(work: list[list[list[int]]]) -> list[np.ndarray]:
+    """The vectors of each batch of token ids in `work`."""
     assert _worker is not None
-    return _worker.run(ids)
+    return [_worker.run(ids) for ids in work]
 
 
 class EmbedPool:
@@ -68,10 +70,17 @@ class EmbedPool:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         ids = [e.ids for e in self.tokenizer.encode_batch([t or " " for t in texts])]
         # Longest batches first: the last to finish are short ones, so no core idles long.
+        # A task holds several batches: the pool hands a worker its next task from a thread
+        # of this process, which on a busy machine waits for a core as long as a batch runs.
         work = batches(ids, batch_size)[::-1]
-        futures = [(rows, self.executor.submit(_run, [ids[i] for i in rows])) for rows in work]
-        for rows, future in futures:
-            out[rows] = future.result()
+        per_task = max(1, TASK_TEXTS // batch_size)
+        futures = []
+        for start in range(0, len(work), per_task):
+            task = work[start : start + per_task]
+            futures.append((task, self.executor.submit(_run, [[ids[i] for i in b] for b in task])))
+        for task, future in futures:
+            for rows, vectors in zip(task, future.result(), strict=True):
+                out[rows] = vectors
         return out
 
     def close(self) -> None:
