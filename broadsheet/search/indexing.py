@@ -34,9 +34,12 @@ log = logging.getLogger("broadsheet.search")
 # (upsert.BATCH_SIZE) comes in a few of these, handed to the indexing process one by one.
 INDEX_BATCH = 5000
 EMBED_CHUNK = 256  # vectors written per transaction
-# Below this many papers a worker pool costs more to start (a few seconds: each worker loads
-# the model) than it saves.
-POOL_MIN = 2000
+# Below this many papers a worker pool costs more to start (2-3 s: each worker loads the
+# model) than it saves.
+POOL_MIN = 1000
+# With a pool, a chunk's last texts keep one worker busy while the other waits, and both wait
+# while the chunk is written: larger chunks make that a smaller share.
+POOL_CHUNK = 4 * EMBED_CHUNK
 SYNC_EVERY = 50_000  # a new vector-index generation this often during a long embed run
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -144,17 +147,21 @@ def embed_missing(
 
         counts.workers = workers
         with EmbedPool(workers, papers_model()) as pool:
-            return _embed(counts, total, lambda t: pool.embed(t, batch_size=batch_size), progress)
+            return _embed(
+                counts, total, lambda t: pool.embed(t, batch_size=batch_size), progress, POOL_CHUNK
+            )
     embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
     return _embed(counts, total, embed, progress)
 
 
-def _embed(counts: EmbedCounts, total: int, embed: EmbedFn, progress: bool) -> EmbedCounts:
+def _embed(
+    counts: EmbedCounts, total: int, embed: EmbedFn, progress: bool, chunk: int = EMBED_CHUNK
+) -> EmbedCounts:
     backend = get_backend()
     bar = progress_bar("Embedding", total=total) if progress else None
     last, since_sync = -1, 0
     while counts.embedded < total:
-        rows = _missing(last, min(EMBED_CHUNK, total - counts.embedded))
+        rows = _missing(last, min(chunk, total - counts.embedded))
         if not rows:
             break
         last = rows[-1][0]
