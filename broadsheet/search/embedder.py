@@ -21,9 +21,9 @@ from broadsheet.search import query_model
 
 DIMENSIONS = 384
 MAX_TOKENS = 256  # what the model was trained with (sentence_bert_config max_seq_length)
-# One text a call: the int8 model spends about 50 ms of CPU on an abstract alone and 75-95 ms
-# in a batch of 8, even length-sorted (bench/embed.py), and a paper's vector is then its own,
-# not moved by its batch-mates' quantisation range.
+# One text a call: the int8 model spends 28-37 ms of CPU on an abstract alone and 43-51 ms in
+# length-sorted batches of 8 (bench/embed.py), and a paper's vector is then its own, not moved
+# by its batch-mates' quantisation range.
 BATCH_SIZE = 1
 THREADS = 2  # onnxruntime's default behaves like one thread on this machine kind
 # A query is embedded beside the lexical search of the same request, on a machine with two
