@@ -18,7 +18,8 @@ lock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,12 @@ log = logging.getLogger("broadsheet.search")
 # (upsert.BATCH_SIZE) comes in a few of these, handed to the indexing process one by one.
 INDEX_BATCH = 5000
 EMBED_CHUNK = 256  # vectors written per transaction
+# Below this many papers a worker pool costs more to start (2-3 s: each worker loads the
+# model) than it saves.
+POOL_MIN = 1000
+# With a pool, a chunk's last texts keep one worker busy while the other waits, and both wait
+# while the chunk is written: larger chunks make that a smaller share.
+POOL_CHUNK = 4 * EMBED_CHUNK
 SYNC_EVERY = 50_000  # a new vector-index generation this often during a long embed run
 # Papers re-embedded by one embed_missing() (a worker run) while a site changes model.
 REEMBED_STEP = 20_000
@@ -100,9 +107,12 @@ class EmbedCounts:
     indexed: int = 0
     embedded: int = 0
     vectors_in_index: int | None = None
+    workers: int = 1  # processes that ran the model
 
     def __str__(self) -> str:
         text = f"{self.indexed} papers newly indexed, {self.embedded} embedded"
+        if self.workers > 1:
+            text += f" by {self.workers} worker processes"
         if self.vectors_in_index is not None:
             text += f", {self.vectors_in_index} vectors in the index"
         return text
@@ -141,14 +151,34 @@ def store_vectors(items: Sequence[tuple[int, np.ndarray, str]], model: str) -> N
         backend.stage_vectors(items, model_id(model))
 
 
+@contextmanager
+def _papers_model(
+    embed: EmbedFn | None, batch_size: int, workers: int, todo: int
+) -> Iterator[tuple[EmbedFn, int, int]]:
+    """(embed function, papers per chunk, processes running the model): `embed` if given
+    (tests), else `workers` processes (embed_pool.py) when there are at least POOL_MIN papers
+    to embed, else this process."""
+    if embed is None and workers > 1 and todo >= POOL_MIN:
+        from broadsheet.search.embed_pool import EmbedPool
+        from broadsheet.search.embedder import papers_model
+
+        with EmbedPool(workers, papers_model()) as pool:
+            yield (lambda t: pool.embed(t, batch_size=batch_size)), POOL_CHUNK, workers
+        return
+    yield embed or (lambda texts: embed_texts(texts, batch_size=batch_size)), EMBED_CHUNK, 1
+
+
 def embed_missing(
     batch_size: int = BATCH_SIZE,
     limit: int | None = None,
     progress: bool = False,
     embed: EmbedFn | None = None,
+    workers: int = 1,
 ) -> EmbedCounts:
     """Compute and store vectors for every document without one, then update the vector
-    index. `embed` replaces the model (tests pass precomputed vectors).
+    index. `embed` replaces the model (tests pass precomputed vectors). With `workers` > 1,
+    that many processes run the model (embed_pool.py) when there are at least POOL_MIN
+    papers to embed.
 
     While the served vectors are of another model than the current one, this re-embeds
     instead (a step of at most `limit`, or REEMBED_STEP, papers): the worker's embedding
@@ -160,40 +190,41 @@ def embed_missing(
     served = served_model()
     if served not in (None, model_name()):
         log.warning("search vectors are from %s; re-embedding with %s", served, model_name())
-        done = reembed(batch_size, limit if limit is not None else REEMBED_STEP, progress, embed)
+        step = limit if limit is not None else REEMBED_STEP
+        done = reembed(batch_size, step, progress, embed, workers)
         counts.embedded = done.embedded
         counts.vectors_in_index = done.vectors_in_index
         return counts
-    embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
-    current = model_id(model_name())
     total = count_missing()
     if limit is not None:
         total = min(total, limit)
-    bar = progress_bar("Embedding", total=total) if progress else None
-    last, since_sync = -1, 0
-    while counts.embedded < total:
-        rows = _missing(last, min(EMBED_CHUNK, total - counts.embedded))
-        if not rows:
-            break
-        last = rows[-1][0]
-        vectors = embed([paper_text(title, abstract) for _, title, abstract in rows])
-        with transaction.atomic():
-            backend.store_vectors(
-                [
-                    (pid, vec, text_hash(t, a))
-                    for (pid, t, a), vec in zip(rows, vectors, strict=True)
-                ],
-                current,
-            )
-        counts.embedded += len(rows)
-        since_sync += len(rows)
+    current = model_id(model_name())
+    with _papers_model(embed, batch_size, workers, total) as (run, chunk, counts.workers):
+        bar = progress_bar("Embedding", total=total) if progress else None
+        last, since_sync = -1, 0
+        while counts.embedded < total:
+            rows = _missing(last, min(chunk, total - counts.embedded))
+            if not rows:
+                break
+            last = rows[-1][0]
+            vectors = run([paper_text(title, abstract) for _, title, abstract in rows])
+            with transaction.atomic():
+                backend.store_vectors(
+                    [
+                        (pid, vec, text_hash(t, a))
+                        for (pid, t, a), vec in zip(rows, vectors, strict=True)
+                    ],
+                    current,
+                )
+            counts.embedded += len(rows)
+            since_sync += len(rows)
+            if bar is not None:
+                bar.update(len(rows))
+            if since_sync >= SYNC_EVERY:
+                backend.sync_vectors()
+                since_sync = 0
         if bar is not None:
-            bar.update(len(rows))
-        if since_sync >= SYNC_EVERY:
-            backend.sync_vectors()
-            since_sync = 0
-    if bar is not None:
-        bar.close()
+            bar.close()
     counts.vectors_in_index = backend.sync_vectors()
     log.info("embed: %s", counts)
     return counts
@@ -228,6 +259,7 @@ def reembed(
     limit: int | None = None,
     progress: bool = False,
     embed: EmbedFn | None = None,
+    workers: int = 1,
 ) -> ReembedCounts:
     """Give every document a vector of the current model, staged beside the served ones
     (searches meanwhile use the served vectors, with queries embedded for their model);
@@ -235,7 +267,6 @@ def reembed(
     Resumable: what a killed run staged is kept. Stops after `limit` papers."""
     backend = get_backend()
     current = model_id(model_name())
-    embed = embed or (lambda texts: embed_texts(texts, batch_size=batch_size))
     counts = ReembedCounts()
     with transaction.atomic(), connection.cursor() as cursor:
         # Staged by a run for yet another model, or for a text that has changed since.
@@ -249,30 +280,31 @@ def reembed(
         cursor.execute(f"SELECT count(*) {_NOT_CURRENT}", [current, current])
         total = cursor.fetchone()[0]
     todo = total if limit is None else min(total, limit)
-    bar = progress_bar("Re-embedding", total=todo) if progress and todo else None
-    last = -1
-    while counts.embedded < todo:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT p.id, p.title, p.abstract {_NOT_CURRENT} AND d.paper_id > %s "
-                "ORDER BY d.paper_id LIMIT %s",
-                [current, current, last, min(EMBED_CHUNK, todo - counts.embedded)],
-            )
-            rows = cursor.fetchall()
-        if not rows:
-            break
-        last = rows[-1][0]
-        vectors = embed([paper_text(title, abstract) for _, title, abstract in rows])
-        items = [
-            (pid, vec, text_hash(t, a)) for (pid, t, a), vec in zip(rows, vectors, strict=True)
-        ]
-        with transaction.atomic():
-            backend.stage_vectors(items, current)
-        counts.embedded += len(rows)
+    with _papers_model(embed, batch_size, workers, todo) as (run, chunk, _):
+        bar = progress_bar("Re-embedding", total=todo) if progress and todo else None
+        last = -1
+        while counts.embedded < todo:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT p.id, p.title, p.abstract {_NOT_CURRENT} AND d.paper_id > %s "
+                    "ORDER BY d.paper_id LIMIT %s",
+                    [current, current, last, min(chunk, todo - counts.embedded)],
+                )
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            vectors = run([paper_text(title, abstract) for _, title, abstract in rows])
+            items = [
+                (pid, vec, text_hash(t, a)) for (pid, t, a), vec in zip(rows, vectors, strict=True)
+            ]
+            with transaction.atomic():
+                backend.stage_vectors(items, current)
+            counts.embedded += len(rows)
+            if bar is not None:
+                bar.update(len(rows))
         if bar is not None:
-            bar.update(len(rows))
-    if bar is not None:
-        bar.close()
+            bar.close()
     counts.remaining = total - counts.embedded
     if counts.remaining <= 0:
         with transaction.atomic():

@@ -1,17 +1,20 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from broadsheet.search import query_model
 from broadsheet.search.embedder import BATCH_SIZE
-from broadsheet.search.indexing import embed_missing
-from broadsheet.search.indexing import reembed as reembed_all
+from broadsheet.search.indexing import POOL_MIN, embed_missing, reembed
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Command(BaseCommand):
     help = (
         "Compute the missing search vectors (papers new or changed since the last run), then "
-        "update the vector index. Safe to run twice, and after every ingest. With --reembed, "
-        "give every paper a vector of the current model (staged while searches go on, swapped "
-        "in when complete; resumable)."
+        "update the vector index. Safe to run twice, and after every ingest."
     )
 
     def add_arguments(self, parser):
@@ -19,24 +22,39 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=BATCH_SIZE,
-            help=f"Texts per model call (default {BATCH_SIZE}; larger is not faster on 2 cores).",
+            help=f"Texts per model call (default {BATCH_SIZE}).",
         )
         parser.add_argument(
             "--limit", type=int, default=None, help="Embed at most this many papers, then stop."
         )
         parser.add_argument(
-            "--reembed",
-            action="store_true",
-            help="Re-embed every paper whose vector is not of the current model.",
+            "--workers",
+            type=int,
+            default=_cores(),
+            help=(
+                "Processes running the model, one thread each (default: one per core of this "
+                f"machine, {_cores()}); used from {POOL_MIN} papers on, below that one process "
+                "embeds. 1 embeds in this process."
+            ),
         )
 
-    def handle(self, *args, batch_size: int, limit: int | None, reembed: bool, **options):
-        if batch_size < 1 or (limit is not None and limit < 0):
-            raise CommandError("--batch-size must be at least 1 and --limit not negative")
-        if reembed:
-            self.stdout.write(f"Re-embedding: {reembed_all(batch_size, limit, progress=True)}.")
+        parser.add_argument(
+            "--reembed",
+            action="store_true",
+            help="Give every paper a vector of the current model (staged while searches go on, "
+            "swapped in when complete; resumable).",
+        )
+
+    def handle(self, *args, batch_size: int, limit: int | None, workers: int, **options):
+        if batch_size < 1 or workers < 1 or (limit is not None and limit < 0):
+            raise CommandError(
+                "--batch-size and --workers must be at least 1 and --limit not negative"
+            )
+        if options["reembed"]:
+            counts = reembed(batch_size, limit, progress=True, workers=workers)
+            self.stdout.write(f"Re-embedding: {counts}.")
         else:
-            counts = embed_missing(batch_size=batch_size, limit=limit, progress=True)
+            counts = embed_missing(batch_size, limit, progress=True, workers=workers)
             self.stdout.write(f"Embedding: {counts}.")
         # Made here, so that a server's first search does not wait for it.
         query_model.path()
