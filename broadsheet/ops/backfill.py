@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import queue
 import sys
 import threading
@@ -40,7 +41,6 @@ from broadsheet.ingest.records import PaperRecord, Rejected
 from broadsheet.ingest.upsert import BATCH_SIZE, Counts, Upserter
 from broadsheet.papers.models import Paper
 from broadsheet.papers.signals import bulk_changes
-from broadsheet.search.embedder import embed_texts
 from broadsheet.search.indexing import count_missing, embed_missing
 from broadsheet.search.keywords import keyword_missing
 
@@ -291,13 +291,8 @@ def backfill(
 
         started = time.monotonic()
         bar = display.start("embed", total=count_missing())
-
-        def embed(texts: list[str]):
-            vectors = embed_texts(texts)
-            bar.update(len(texts))
-            return vectors
-
-        embedded = embed_missing(embed=embed)
+        # A model process per core, as `broadsheet embed` runs it (from POOL_MIN papers on).
+        embedded = embed_missing(workers=os.cpu_count() or 1, on_batch=bar.update)
         counts.embedded, counts.indexed = embedded.embedded, embedded.indexed
         counts.seconds["embed"] = time.monotonic() - started
         display.finish("embed")

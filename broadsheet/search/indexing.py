@@ -174,11 +174,12 @@ def embed_missing(
     progress: bool = False,
     embed: EmbedFn | None = None,
     workers: int = 1,
+    on_batch: Callable[[int], object] | None = None,
 ) -> EmbedCounts:
     """Compute and store vectors for every document without one, then update the vector
     index. `embed` replaces the model (tests pass precomputed vectors). With `workers` > 1,
     that many processes run the model (embed_pool.py) when there are at least POOL_MIN
-    papers to embed.
+    papers to embed. `on_batch(n)` is told of every n vectors stored (a caller's progress).
 
     While the served vectors are of another model than the current one, this re-embeds
     instead (a step of at most `limit`, or REEMBED_STEP, papers): the worker's embedding
@@ -220,6 +221,8 @@ def embed_missing(
             since_sync += len(rows)
             if bar is not None:
                 bar.update(len(rows))
+            if on_batch is not None:
+                on_batch(len(rows))
             if since_sync >= SYNC_EVERY:
                 backend.sync_vectors()
                 since_sync = 0
