@@ -89,7 +89,10 @@ def test_the_main_pages_break_no_rule_of_the_policy(live_server, page, watched, 
         visit(path)
     vote = page.locator("form[action$='/upvote'] button").first
     if vote.count():
-        vote.click()
+        # Wait for the vote's answer: a request still in flight when the test ends would
+        # race the database flush of its teardown.
+        with page.expect_response(lambda r: r.url.endswith("/upvote")):
+            vote.click()
         page.wait_for_load_state("networkidle")
         if seen := watched():
             found["vote"] = seen
