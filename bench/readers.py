@@ -18,6 +18,7 @@ until it shows the new count: the worst delay is printed beside the documented b
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import json
 import re
@@ -28,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from sitelib import PostgreSQL, Server, base_env, python, request, run_members
+from sitelib import BIN, PostgreSQL, Server, base_env, python, request, run_members
 
 SETUP = """
 import datetime as dt, json, sys
@@ -67,8 +68,7 @@ VOTE_COUNT = re.compile(rb'class="vote-count">([0-9,]+)<')
 
 def pages(site: dict) -> list[str]:
     today = site["today"]
-    year, week, _ = time.strptime(today, "%Y-%m-%d")[:3]
-    iso = __import__("datetime").date.fromisoformat(today).isocalendar()
+    iso = dt.date.fromisoformat(today).isocalendar()
     fixed = ["/", f"/papers/date/{today}", f"/papers/week/{iso.year}-W{iso.week:02d}",
              f"/papers/month/{today[:7]}", "/papers/trending"]  # fmt: skip
     return fixed + [f"/papers/{p}" for p in site["papers"][:50]]
@@ -172,8 +172,7 @@ def main() -> int:
         servers: list[Server] = []
         try:
             env = base_env(tmp / "data", pg.url if pg else "")
-            subprocess.run([str(Path(__import__("sys").executable).parent / "broadsheet"),
-                            "migrate", "-v0"], env=env, check=True)  # fmt: skip
+            subprocess.run([str(BIN / "broadsheet"), "migrate", "-v0"], env=env, check=True)
             site = json.loads(python(env, SETUP, str(args.papers)))
             paths = pages(site)
             cached = Server(env, args.workers, args.threads, tmp / "cached.log")

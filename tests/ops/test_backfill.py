@@ -30,6 +30,7 @@ from broadsheet.search.query import parse
 from broadsheet.search.results import Filters
 from tests.ingest.conftest import FIXTURES as INGEST_FIXTURES
 from tests.ingest.conftest import ReplayServer, Reply, ok
+from tests.ingest.conftest import replay as replay  # a fixture
 from tests.ingest.test_kill_and_resume import BROADSHEET, Target, run
 from tests.ingest.test_kill_and_resume import target as target  # a fixture
 
@@ -57,16 +58,6 @@ def script_pages(replay: ReplayServer, hold: threading.Event | None = None) -> N
     replay.script(OAI, page(1), query={"metadataPrefix": "arXiv", "set": "cs"})
     replay.script(OAI, page(2, hold), query={"resumptionToken": TOKEN_2})
     replay.script(OAI, page(3), query={"resumptionToken": TOKEN_3})
-
-
-@pytest.fixture
-def replay():
-    server = ReplayServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
