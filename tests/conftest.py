@@ -67,9 +67,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tests that use the browser carry the `browser` marker, so `-m "not browser"` works.
+    # Tests of a SQLite site of their own (not the suite's database) run in the SQLite run only.
+    from django.conf import settings
+
+    postgresql = "postgresql" in settings.DATABASES["default"]["ENGINE"]
     for item in items:
         if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+        if postgresql and item.get_closest_marker("own_sqlite_site"):
+            item.add_marker(pytest.mark.skip(reason="a SQLite site of its own: the SQLite run"))
 
 
 def free_port() -> int:

@@ -385,6 +385,18 @@ NOTICES = [
 ]
 
 
+def confirmations_waiting() -> bool:
+    """Whether an email that web requests asked for is ready to go (an indexed query per
+    kind), so the worker can look often and start the job only when there is one."""
+    now = timezone.now()
+    return any(
+        Subscription.objects.filter(
+            _ready(sent_field, now), active=True, **{due_field: True}
+        ).exists()
+        for due_field, sent_field, _ in NOTICES
+    )
+
+
 def send_confirmations(problems: list[str] | None = None) -> int:
     """Send the emails web requests asked for (the web never sends mail): confirmations of
     new subscriptions, and manage links to confirmed addresses given to the public form.

@@ -13,7 +13,7 @@ from factories import make_user
 
 from broadsheet.digests import tokens
 from broadsheet.digests.models import DigestRun, Subscription
-from broadsheet.digests.send import send_confirmations, send_digests
+from broadsheet.digests.send import confirmations_waiting, send_confirmations, send_digests
 
 from .conftest import NOW, TODAY
 
@@ -32,6 +32,7 @@ def test_subscribing_sends_nothing_from_the_request_and_the_worker_sends_the_lin
     assert response.status_code == 200
     assert b"Check your inbox" in response.content
     assert smtp.messages == [] and mail.outbox == []
+    assert confirmations_waiting()  # the worker looks every few seconds, and starts the job
     sub = Subscription.objects.get()
     assert sub.email == "New.Reader@example.org" and sub.confirmed_at is None
 
@@ -41,6 +42,7 @@ def test_subscribing_sends_nothing_from_the_request_and_the_worker_sends_the_lin
 
     assert send_confirmations() == 1
     assert send_confirmations() == 0  # sent once
+    assert not confirmations_waiting()
     (received,) = smtp.messages
     assert received.rcpt_tos == ["New.Reader@example.org"]
     assert "Confirm your" in received.message["Subject"]

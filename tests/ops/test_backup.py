@@ -117,6 +117,7 @@ def test_restore_of_a_directory_that_is_no_backup_is_a_clear_error(tmp_path):
         bk.read_manifest(tmp_path)
 
 
+@pytest.mark.own_sqlite_site
 def test_backup_and_restore_commands_on_a_fresh_site(tmp_path):
     """The commands as an operator runs them: back up a site, restore into an empty data
     directory, and the restored site is ready (search index rebuilt)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from broadsheet.ops.management.commands.serve import gunicorn_options
 
 from .conftest import child_env, run_broadsheet
@@ -16,6 +18,7 @@ def test_gunicorn_options_are_production_defaults(settings):
     assert options["control_socket_disable"] is True
 
 
+@pytest.mark.own_sqlite_site
 def test_bad_serving_settings_are_a_clear_error(tmp_path):
     env = child_env(tmp_path, BROADSHEET_THREADS="many")
     env.pop("BROADSHEET_DATABASE_URL", None)
@@ -25,6 +28,7 @@ def test_bad_serving_settings_are_a_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.own_sqlite_site
 def test_serve_migrates_a_new_site_and_serves_pages_and_static_files(tmp_path, start_server):
     env = child_env(tmp_path / "site", BROADSHEET_SEARCH_SEMANTIC="false")
     env.pop("BROADSHEET_DATABASE_URL", None)  # a fresh SQLite site (PostgreSQL: scale-out test)

@@ -10,7 +10,11 @@ import time
 import urllib.parse
 import urllib.request
 
+import pytest
+
 from .conftest import child_env
+
+pytestmark = pytest.mark.own_sqlite_site
 
 
 def _worker_pid(log_text: str) -> int | None:

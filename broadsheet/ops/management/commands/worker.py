@@ -13,13 +13,15 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
-from broadsheet.ops.schedule import digest_jobs, scheduled_jobs, upkeep_jobs
+from broadsheet.ops.schedule import digest_jobs, only_when, scheduled_jobs, upkeep_jobs
 
 log = logging.getLogger("broadsheet.jobs")
 
 
-def _guarded(name, job):
+def _guarded(name, job, when=None):
     def run():
+        if when is not None and not when():
+            return
         try:
             run_exclusive(name, job)
         except AlreadyRunning:
@@ -76,7 +78,7 @@ class Command(BaseCommand):
         )
         for name, job, cron in [*digest_jobs(), *upkeep_jobs()]:
             scheduler.add_job(
-                _guarded(name, job),
+                _guarded(name, job, only_when.get(name)),
                 CronTrigger(timezone=settings.TIME_ZONE, **cron),
                 id=name,
                 max_instances=1,
