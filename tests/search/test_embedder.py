@@ -43,13 +43,14 @@ def test_length_sorted_batches_return_rows_in_input_order(texts):
     """With the packaged (float) model a text's vector does not depend on its batch-mates or
     their padding: sorted batches of any size give each row its own text's vector."""
     model = Embedder(2, query_model.packaged())
+    texts = texts[:10] + texts[-4:]  # long and short abstracts, a query, "", titles
     tokens = [len(i) for i in model.encode(texts)]
     assert max(tokens) == MAX_TOKENS and min(tokens) < 10  # truncated and short ones
     one_by_one = model.embed(texts, batch_size=1)
-    for size in (4, 16, 64):
+    for size in (4, len(texts)):
         got = model.embed(texts, batch_size=size)
         np.testing.assert_allclose(got, one_by_one, atol=1e-5)
-    np.testing.assert_allclose(model.embed(texts, 16, sort=False), one_by_one, atol=1e-5)
+    np.testing.assert_allclose(model.embed(texts, 5, sort=False), one_by_one, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
 
 
