@@ -5,7 +5,7 @@ accessibility violation that axe-core finds.
 The theme follows the reader's system (prefers-color-scheme), which the browser emulates. Each
 page type is a test, with the themes and widths as its subtests (one browser, one page and one
 set of data per page type; pytest-django's live server empties the database after each test),
-so a failure names the page, theme and width. Full-page screenshots go to
+so a failure names the page, theme and width. A page that fails is saved whole to
 artifacts/screenshots/<page>-<theme>-<width>.png for a human to look at.
 """
 
@@ -115,12 +115,6 @@ def check_page(page, url: str, name: str, theme: str, width: int) -> None:
     response = page.goto(url)
     assert response is not None
     assert response.status == (404 if name == "not-found" else 200), page.url
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{theme}-{width}.png"), full_page=True)
-    except PlaywrightError as e:  # the picture is for people; the checks below are the test
-        print(f"no screenshot of {name}, {theme}, {width}px: {e.message.splitlines()[0]}")
-
     problems = []
     scroll, client = page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -135,4 +129,14 @@ def check_page(page, url: str, name: str, theme: str, width: int) -> None:
         if box is None or box["width"] < MIN_HEADING_WIDTH:
             problems.append(f"the main heading is {box and box['width']}px wide")
     problems += _contrast_and_axe(page)
+    if problems:
+        _screenshot(page, f"{name}-{theme}-{width}")
     assert not problems, f"{name}, {theme}, {width}px:\n" + "\n".join(problems)
+
+
+def _screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    except PlaywrightError as e:  # the picture is for people; the checks are the test
+        print(f"no screenshot of {name}: {e.message.splitlines()[0]}")
