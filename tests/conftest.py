@@ -63,6 +63,29 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests write and read back within a second: anonymous pages check the content version
     # on every request (front/page_cache.py), so none is served from before a change.
     settings.PAGE_CACHE_CHECK_SECONDS = 0
+    _keep_content_types_across_flushes()
+
+
+# Tables a transactional test's flush keeps: what migrate's post_migrate signal fills in (content
+# types and permissions). Emptied, the signal makes them again after every such test, which cost
+# more than the flush itself.
+KEPT_BY_FLUSH = {"django_content_type", "auth_permission"}
+
+
+def _keep_content_types_across_flushes() -> None:
+    from django.core.management.commands import flush
+
+    def sql_flush(style, connection, reset_sequences=True, allow_cascade=False):
+        tables = connection.introspection.django_table_names(
+            only_existing=True, include_views=False
+        )
+        kept = [t for t in tables if t not in KEPT_BY_FLUSH]
+        return connection.ops.sql_flush(
+            style, kept, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+
+    flush.sql_flush = sql_flush
+    flush.emit_post_migrate_signal = lambda *args, **kwargs: None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
