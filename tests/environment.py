@@ -24,6 +24,10 @@ _made_data_dir = ""
 if not os.environ.get("BROADSHEET_DATA_DIR"):
     _made_data_dir = tempfile.mkdtemp(prefix="broadsheet-test-")
     os.environ["BROADSHEET_DATA_DIR"] = _made_data_dir
+# Under pytest-xdist each worker process has a data directory (and so a SQLite test database
+# and search indexes) of its own inside the run's.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["BROADSHEET_DATA_DIR"] = os.path.join(os.environ["BROADSHEET_DATA_DIR"], worker)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
