@@ -27,12 +27,10 @@ class PasswordLoginSwitch:
     """With BROADSHEET_PASSWORD_LOGIN=false, refuses every login by password (the site's and
     the admin's) before any backend checks one: single sign-on is then the only way in.
 
-    Raising PermissionDenied stops Django's authenticate() at this backend."""
+    Raising PermissionDenied stops Django's authenticate() at this backend. No get_user: the
+    session of a member logged in by a later backend names that backend."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if password is not None and not settings.PASSWORD_LOGIN:
             raise PermissionDenied("Logging in with a password is turned off on this site.")
-        return None
-
-    def get_user(self, user_id):
         return None
