@@ -27,11 +27,13 @@ def _digest(secret: str) -> str:
 def create(moderator, note: str = "") -> tuple[Invitation, str]:
     """A new invitation; returns the row and its secret, which is never stored."""
     secret = secrets.token_urlsafe(32)
+    now = timezone.now()
     row = Invitation.objects.create(
         digest=_digest(secret),
         note=note.strip()[:200],
         created_by=moderator,
-        expires=timezone.now() + dt.timedelta(days=settings.INVITE_DAYS),
+        created=now,
+        expires=now + dt.timedelta(days=settings.INVITE_DAYS),
     )
     return row, secret
 
