@@ -192,14 +192,15 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
 
 
 class CallbackView(OIDCAuthenticationCallbackView):
-    """mozilla-django-oidc's callback; a provider that is down or answers nonsense sends the
-    person back to the login page with a message (never a 500), and a matching author name
+    """mozilla-django-oidc's callback; a provider that is down or answers nonsense, or a token
+    that fails its checks, sends the person back to the login page with a message (never a
+    500), and a matching author name
     sends them to the claim offer first."""
 
     def get(self, request):
         try:
             return super().get(request)
-        except (requests.RequestException, ValueError, KeyError) as e:
+        except (requests.RequestException, SuspiciousOperation, ValueError, KeyError) as e:
             log.warning("single sign-on failed: %s: %s", type(e).__name__, e)
             return self.login_failure()
 

@@ -105,7 +105,8 @@ class Provider:
                     self._json(200, person)
                 elif url.path == "/jwks":
                     key = RSAAlgorithm.to_jwk(provider.key.public_key(), as_dict=True)
-                    self._json(200, {"keys": [{**key, "kid": KEY_ID, "alg": "RS256", "use": "sig"}]})
+                    key.update(kid=KEY_ID, alg="RS256", use="sig")
+                    self._json(200, {"keys": [key]})
                 else:
                     self._json(404, {"error": "not_found"})
 
