@@ -121,7 +121,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A private site (BROADSHEET_PRIVATE): members only, past this point.
-    "broadsheet.accounts.private.PrivateSiteMiddleware",
+    "broadsheet.api.private.PrivateSiteMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the 429 page.
@@ -355,9 +355,10 @@ DIGEST_RETRY_SECONDS = envint("BROADSHEET_DIGEST_RETRY_SECONDS", 300, minimum=1)
 DIGEST_BOUNCE_LIMIT = envint("BROADSHEET_DIGEST_BOUNCE_LIMIT", 3, minimum=1)
 DIGEST_CLAIM_TIMEOUT = envint("BROADSHEET_DIGEST_CLAIM_TIMEOUT", 600, minimum=1)
 
-# A private instance (docs/operations.md, "Private instance"): every page, feed and API answer
-# needs a member; sign-up only by moderators' invitations (valid this many days) or single
-# sign-on. BROADSHEET_PASSWORD_LOGIN=false leaves single sign-on as the only way in.
+# A private instance (docs/operations.md, "Private instance"; api/private.py): every page,
+# feed and API answer needs a member; sign-up only by moderators' invitations (valid this
+# many days) or single sign-on. BROADSHEET_PASSWORD_LOGIN=false leaves single sign-on as
+# the only way in.
 PRIVATE = envbool("BROADSHEET_PRIVATE", False)
 INVITE_DAYS = envint("BROADSHEET_INVITE_DAYS", 7, minimum=1)
 PASSWORD_LOGIN = envbool("BROADSHEET_PASSWORD_LOGIN", True)

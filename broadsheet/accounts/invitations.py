@@ -18,6 +18,8 @@ from django.utils import timezone
 from broadsheet.accounts.models import Invitation
 
 MAX_SECRET = 100  # longer paths are no link of ours
+# The session remembers an opened invitation, so signing up by single sign-on can use it.
+SESSION_KEY = "broadsheet_invitation"
 
 
 def _digest(secret: str) -> str:

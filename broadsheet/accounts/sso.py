@@ -34,7 +34,6 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from broadsheet.accounts import invitations
-from broadsheet.accounts.invitation_views import SESSION_KEY as INVITATION_KEY
 from broadsheet.accounts.models import SingleSignOnIdentity, User
 from broadsheet.papers.models import Author, AuthorClaim
 
@@ -172,7 +171,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
 
     def _new_member(self, claims: dict) -> User | None:
         email = _verified_email(claims)
-        invitation_id = self.request.session.get(INVITATION_KEY)
+        invitation_id = self.request.session.get(invitations.SESSION_KEY)
         by_invitation = False
         if settings.PRIVATE and not _domain_allowed(email):
             if invitation_id is None:
@@ -187,7 +186,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         if by_invitation:
             if not invitations.consume(invitation_id, member):
                 raise SuspiciousOperation("The invitation was used or revoked meanwhile.")
-            self.request.session.pop(INVITATION_KEY, None)
+            self.request.session.pop(invitations.SESSION_KEY, None)
         return member
 
 

@@ -24,7 +24,7 @@ PROFILE_ITEMS = 50
 def signup(request):
     """The same answer for every valid form, whether or not the address is a member's: the
     address gets an email (a link to finish, or "you have an account already").
-    A private site takes members by invitation (accounts/invitation_views.py) only."""
+    A private site takes members by invitation (front/invitation_views.py) only."""
     if settings.PRIVATE:
         return render(request, "registration/signup_invitation_only.html", status=403)
     next_url = request.POST.get("next") or request.GET.get("next") or ""

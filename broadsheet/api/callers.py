@@ -112,7 +112,7 @@ def identify(request: HttpRequest, *, foreign_tokens: bool = False) -> Caller:
     With `foreign_tokens`, a bearer token that is not one of ours is ignored rather than
     refused: huggingface_hub sends the user's saved Hugging Face token to whatever endpoint
     it is pointed at, and the HF-compatible endpoints must still answer it.
-    A private site's middleware (accounts/private.py) identifies API callers first and keeps
+    A private site's middleware (api/private.py) identifies API callers first and keeps
     the answer on the request, so the rate limit is spent once.
     """
     known = getattr(request, "broadsheet_caller", None)

@@ -1,4 +1,5 @@
-"""Invitation pages: the moderators' list (make, revoke) and the link's sign-up page."""
+"""Invitation pages: the moderators' list (make, revoke) and the link's sign-up page
+(the rules are in accounts/invitations.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.contrib.auth import login
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,8 +21,6 @@ from broadsheet.front.moderation_views import moderator_required
 from broadsheet.lib.mail_limits import limit_posts
 
 LIST_MAX = 100
-# The session remembers an opened invitation, so signing up by single sign-on can use it.
-SESSION_KEY = "broadsheet_invitation"
 
 
 class InvitationForm(forms.Form):
@@ -78,7 +77,7 @@ def accept(request: HttpRequest, secret: str) -> HttpResponse:
     if request.user.is_authenticated:
         messages.info(request, "You are a member already; the invitation is left for someone else.")
         return redirect("home")
-    request.session[SESSION_KEY] = invitation.pk
+    request.session[invitations.SESSION_KEY] = invitation.pk
     form = SignupForm(request.POST or None)
     if request.method == "POST":
         if not settings.PASSWORD_LOGIN:
@@ -95,9 +94,16 @@ def accept(request: HttpRequest, secret: str) -> HttpResponse:
                 except (ValueError, IntegrityError):
                     form.add_error(None, "This invitation or that username was just taken.")
                 else:
-                    del request.session[SESSION_KEY]
+                    del request.session[invitations.SESSION_KEY]
                     login(request, member, backend="django.contrib.auth.backends.ModelBackend")
                     messages.success(request, f"Welcome to {settings.SITE_NAME}.")
                     return redirect("home")
     context = {"form": form, "invitation": invitation}
     return render(request, "accounts/invitation.html", context, status=400 if form.errors else 200)
+
+
+urlpatterns = [
+    path("accounts/invitation/<str:secret>", accept, name="invitation"),
+    path("moderation/invitations", invitation_list, name="invitations"),
+    path("moderation/invitations/<int:pk>/revoke", invitation_revoke, name="invitation-revoke"),
+]
