@@ -199,7 +199,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         try:
             return super().get(request)
-        except (requests.RequestException, SuspiciousOperation, ValueError, KeyError) as e:
+        except (
+            requests.RequestException,
+            SuspiciousOperation,
+            IntegrityError,  # a username taken by a sign-up at the same moment
+            ValueError,
+            KeyError,
+        ) as e:
             log.warning("single sign-on failed: %s: %s", type(e).__name__, e)
             return self.login_failure()
 
@@ -213,6 +219,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
             .first()
         )
         if identity is not None and matching_authors(identity.name):
+            SingleSignOnIdentity.objects.filter(pk=identity.pk).update(claim_offered=True)
             return reverse("sso-authors")
         return super().success_url
 
@@ -220,7 +227,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
 @login_required
 def author_offer(request: HttpRequest) -> HttpResponse:
     """After a sign-in whose name matches authors here: offer to claim them (the claim form
-    posts to the author page's claim view, which moderators confirm)."""
+    posts to the author page's claim view, which moderators confirm). The callback marked the
+    offer as made, so it is shown once unasked; the page itself only reads."""
     identity = (
         SingleSignOnIdentity.objects.filter(user=request.user, issuer=issuer())
         .exclude(name="")
@@ -228,7 +236,6 @@ def author_offer(request: HttpRequest) -> HttpResponse:
     )
     if identity is None:
         raise Http404("No single sign-on name to match")
-    SingleSignOnIdentity.objects.filter(pk=identity.pk).update(claim_offered=True)
     claimed = set(AuthorClaim.objects.filter(user=request.user).values_list("author_id", flat=True))
     authors = [a for a in matching_authors(identity.name) if a.pk not in claimed]
     context = {

@@ -53,6 +53,7 @@ def test_a_moderator_makes_a_link_that_works_once(client, moderator, settings):
     settings.PRIVATE = True
     mod = Client()
     mod.force_login(moderator)
+    assert 'href="/moderation/invitations"' in mod.get("/moderation/").content.decode()
     path = make_link(mod)
     invitation = Invitation.objects.get()
     assert invitation.note == "Grace, new PhD student"
