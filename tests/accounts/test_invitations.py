@@ -11,11 +11,19 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
+from factories import make_user
 
 from broadsheet.accounts import invitations
 from broadsheet.accounts.models import Invitation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(db):
+    """A member without a password: nothing here logs in by one (and argon2 is slow)."""
+    return make_user("ada")
+
 
 User = get_user_model()
 LINK = re.compile(r"http://testserver(/accounts/invitation/[\w-]+)")

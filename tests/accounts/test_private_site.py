@@ -6,12 +6,19 @@ import datetime as dt
 
 import pytest
 from django.core.cache import caches
-from factories import make_listing
+from factories import make_listing, make_user
 
 from broadsheet.api.models import ApiToken
 from broadsheet.api.tokens import create_token
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(db):
+    """A member without a password: nothing here logs in by one (and argon2 is slow)."""
+    return make_user("ada")
+
 
 DAY = dt.date(2026, 6, 23)
 
