@@ -25,7 +25,7 @@ import requests
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -35,6 +35,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from broadsheet.accounts import invitations
 from broadsheet.accounts.models import SingleSignOnIdentity, User
+from broadsheet.lib.addresses import validate_address
 from broadsheet.papers.models import Author, AuthorClaim
 
 log = logging.getLogger("broadsheet.accounts")
@@ -71,8 +72,15 @@ def matching_authors(name: str) -> list[Author]:
 
 
 def _verified_email(claims: dict) -> str:
+    """The address, if the provider says it verified it and we could mail it; else ""."""
     email = str(claims.get("email") or "").strip()
-    return email if email and claims.get("email_verified") is True else ""
+    if not email or claims.get("email_verified") is not True:
+        return ""
+    try:
+        validate_address(email)
+    except ValidationError:
+        return ""
+    return email
 
 
 def _domain_allowed(email: str) -> bool:
@@ -193,8 +201,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
 class CallbackView(OIDCAuthenticationCallbackView):
     """mozilla-django-oidc's callback; a provider that is down or answers nonsense, or a token
     that fails its checks, sends the person back to the login page with a message (never a
-    500), and a matching author name
-    sends them to the claim offer first."""
+    500), and a matching author name sends them to the claim offer first."""
 
     def get(self, request):
         try:
