@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A private site (BROADSHEET_PRIVATE): members only, past this point.
+    "broadsheet.api.private.PrivateSiteMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the 429 page.
@@ -140,6 +142,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "broadsheet.front.context.site",
+                "broadsheet.accounts.context.sign_in",
             ],
         },
     },
@@ -202,7 +205,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out login before any password is hashed.
 AUTHENTICATION_BACKENDS = [
     "broadsheet.accounts.backends.LoginLimitBackend",
+    "broadsheet.accounts.backends.PasswordLoginSwitch",
     "django.contrib.auth.backends.ModelBackend",
+    "broadsheet.accounts.sso.SingleSignOnBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -349,3 +354,38 @@ DIGEST_MAX_ATTEMPTS = envint("BROADSHEET_DIGEST_MAX_ATTEMPTS", 5, minimum=1)
 DIGEST_RETRY_SECONDS = envint("BROADSHEET_DIGEST_RETRY_SECONDS", 300, minimum=1)
 DIGEST_BOUNCE_LIMIT = envint("BROADSHEET_DIGEST_BOUNCE_LIMIT", 3, minimum=1)
 DIGEST_CLAIM_TIMEOUT = envint("BROADSHEET_DIGEST_CLAIM_TIMEOUT", 600, minimum=1)
+
+# A private instance (docs/operations.md, "Private instance"; api/private.py): every page,
+# feed and API answer needs a member; sign-up only by moderators' invitations (valid this
+# many days) or single sign-on. BROADSHEET_PASSWORD_LOGIN=false leaves single sign-on as
+# the only way in.
+PRIVATE = envbool("BROADSHEET_PRIVATE", False)
+INVITE_DAYS = envint("BROADSHEET_INVITE_DAYS", 7, minimum=1)
+PASSWORD_LOGIN = envbool("BROADSHEET_PASSWORD_LOGIN", True)
+# Single sign-on with an OpenID Connect provider (mozilla-django-oidc); on when a client id is
+# set. The provider's endpoints are given one by one (ORCID's are in docs/operations.md).
+OIDC_RP_CLIENT_ID = env("BROADSHEET_OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env("BROADSHEET_OIDC_CLIENT_SECRET")
+OIDC_OP_ISSUER = env("BROADSHEET_OIDC_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("BROADSHEET_OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env("BROADSHEET_OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env("BROADSHEET_OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env("BROADSHEET_OIDC_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env("BROADSHEET_OIDC_SCOPES", "openid email profile")
+OIDC_TIMEOUT = envfloat("BROADSHEET_OIDC_TIMEOUT", 10.0)
+OIDC_PROVIDER_NAME = env("BROADSHEET_OIDC_PROVIDER_NAME", "single sign-on")
+# Verified addresses at these domains may join by single sign-on without an invitation (on a
+# private site) and only they may sign in that way when any are listed.
+OIDC_ALLOWED_EMAIL_DOMAINS = [
+    d.lower() for d in envlist("BROADSHEET_OIDC_ALLOWED_EMAIL_DOMAINS", "")
+]
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+if OIDC_RP_CLIENT_ID and not all(
+    (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT,
+     OIDC_OP_JWKS_ENDPOINT)
+):  # fmt: skip
+    raise SettingError(
+        "BROADSHEET_OIDC_CLIENT_ID is set: also set BROADSHEET_OIDC_AUTHORIZATION_ENDPOINT, "
+        "_TOKEN_ENDPOINT, _USERINFO_ENDPOINT and _JWKS_ENDPOINT"
+    )

@@ -33,6 +33,8 @@ urlpatterns = [
     re_path(r"^papers/(?P<ref>.+)/links$", paper.edit_links, name="paper-links"),
     re_path(r"^papers/(?P<ref>.+)$", paper.paper_page, name="paper"),
     path("u/<str:username>", accounts.profile, name="profile"),
+    path("", include("broadsheet.accounts.sso")),
+    path("", include("broadsheet.front.invitation_views")),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/signup/confirm/<str:token>", accounts.signup_confirm, name="signup-confirm"),
     path(

@@ -1,8 +1,11 @@
-"""The authentication backends' first step: django-axes' check of failed-login limits."""
+"""The authentication backends' first steps: django-axes' check of failed-login limits, and
+the switch that turns logging in by password off."""
 
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 
 
 class LoginLimitBackend(AxesStandaloneBackend):
@@ -18,3 +21,16 @@ class LoginLimitBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+class PasswordLoginSwitch:
+    """With BROADSHEET_PASSWORD_LOGIN=false, refuses every login by password (the site's and
+    the admin's) before any backend checks one: single sign-on is then the only way in.
+
+    Raising PermissionDenied stops Django's authenticate() at this backend. No get_user: the
+    session of a member logged in by a later backend names that backend."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if password is not None and not settings.PASSWORD_LOGIN:
+            raise PermissionDenied("Logging in with a password is turned off on this site.")
+        return None

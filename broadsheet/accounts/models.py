@@ -45,3 +45,62 @@ class PendingSignup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} <{self.email}>"
+
+
+class Invitation(models.Model):
+    """A moderator's single-use link to join a private site (accounts/invitations.py).
+
+    Only the SHA-256 digest of the link's secret is stored: the link is shown once, to the
+    moderator who made it. It works until `expires`, once; revoking it ends it early."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    note = models.CharField(max_length=200, blank=True, help_text="Whom it is for.")
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    used_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.note or 'no note'})"
+
+    @property
+    def state(self) -> str:
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires <= timezone.now():
+            return "expired"
+        return "open"
+
+
+class SingleSignOnIdentity(models.Model):
+    """A member's identity at the OpenID Connect provider: the issuer's `sub` claim (for ORCID,
+    the ORCID iD), which stays the same when the name or address there changes."""
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="sso_identities"
+    )
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    name = models.CharField(max_length=300, blank=True, help_text="As the provider last gave it.")
+    created = models.DateTimeField(default=timezone.now)
+    # Whether the member has been offered to claim the author names matching `name`.
+    claim_offered = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_member_per_identity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +23,10 @@ PROFILE_ITEMS = 50
 @limit_posts("signup")
 def signup(request):
     """The same answer for every valid form, whether or not the address is a member's: the
-    address gets an email (a link to finish, or "you have an account already")."""
+    address gets an email (a link to finish, or "you have an account already").
+    A private site takes members by invitation (front/invitation_views.py) only."""
+    if settings.PRIVATE:
+        return render(request, "registration/signup_invitation_only.html", status=403)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from broadsheet.api import hf_views, token_views
+from broadsheet.api import hf_views, private, token_views
 from broadsheet.api.v1.api import api
 from broadsheet.api.v1.docs import docs
 
@@ -18,6 +18,7 @@ urlpatterns = [
     # Anything else under /api/ (including ids no route pattern matches, e.g. with a newline)
     # is a JSON 404, never the HTML error page.
     re_path(r"^api/", hf_views.not_found),
+    path("robots.txt", private.robots, name="robots"),
     path("settings/tokens", token_views.tokens, name="api-tokens"),
     path("settings/tokens/<int:token_id>/revoke", token_views.revoke, name="api-token-revoke"),
 ]

@@ -9,6 +9,7 @@ is on every page within BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s by default); th
 change without a row changing (relative times, related papers as the search index grows) are
 at most BROADSHEET_PAGE_CACHE_SECONDS old.
 
+A private site (BROADSHEET_PRIVATE) has no anonymous readers: the cache is off there.
 Members (a session cookie) and readers with a pending message get the page rendered for
 them, unchanged. Cached answers carry an ETag and Last-Modified, and answer conditional
 requests with 304, so a CDN in front can hold a page and revalidate it cheaply.
@@ -67,6 +68,8 @@ version = _Version()
 
 def cacheable_request(request: HttpRequest) -> bool:
     if request.method not in ("GET", "HEAD") or not settings.PAGE_CACHE_SECONDS:
+        return False
+    if getattr(settings, "PRIVATE", False):  # no page of a private site is anonymous
         return False
     cookies = request.COOKIES
     if any(name in cookies for name in (settings.SESSION_COOKIE_NAME, *PERSONAL_COOKIES)):
