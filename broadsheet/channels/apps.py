@@ -14,6 +14,7 @@ class ChannelsConfig(AppConfig):
         # logs request paths (webhook tokens) at DEBUG.
         apprise_log = logging.getLogger("apprise")
         apprise_log.propagate = False
+        apprise_log.setLevel(logging.WARNING)  # what deliver.py reads; DEBUG is never needed
         apprise_log.addHandler(logging.NullHandler())
         pool_log = logging.getLogger("urllib3.connectionpool")
         pool_log.setLevel(max(pool_log.getEffectiveLevel(), logging.INFO))

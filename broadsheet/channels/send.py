@@ -77,14 +77,16 @@ def due_channels(now: dt.datetime):
     )
 
 
-def create_runs(now: dt.datetime, composer: Composer, channel_id: int | None = None) -> int:
+def create_runs(
+    now: dt.datetime, composer: Composer, channel_id: int | None = None
+) -> tuple[int, int]:
     """One run per due channel for today, its papers chosen now (an empty one is recorded as
-    such, so it is not looked at again today)."""
+    such, so it is not looked at again today): (runs made, of which empty)."""
     period = today(now)
     channels = due_channels(now).select_related("owner", "saved_search").order_by("id")
     if channel_id is not None:
         channels = channels.filter(id=channel_id)
-    made = 0
+    made = empty = 0
     for channel in channels:
         try:
             papers = choose(channel, period, composer)
@@ -96,7 +98,8 @@ def create_runs(now: dt.datetime, composer: Composer, channel_id: int | None = N
             channel=channel, period=period.key, paper_ids=papers, cutoff=now, status=status
         )
         made += len(ChannelRun.objects.bulk_create([run], ignore_conflicts=True))
-    return made
+        empty += not papers
+    return made, empty
 
 
 def _claimable(now: dt.datetime) -> Q:
@@ -189,7 +192,7 @@ def send_channels(now: dt.datetime | None = None, *, channel_id: int | None = No
     """Make today's runs of the due channels and send every claimable run (retries too)."""
     now = now or timezone.now()
     counts = Counts()
-    counts.made = create_runs(now, Composer(now), channel_id)
+    counts.made, counts.empty = create_runs(now, Composer(now), channel_id)
     runs = ChannelRun.objects.filter(_claimable(timezone.now()))
     if channel_id is not None:
         runs = runs.filter(channel_id=channel_id)
