@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +39,10 @@ class Receiver:
     messages: list[Received] = field(default_factory=list)
     slow_seconds: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The sender to SIGKILL when the `kill_at`-th message arrives, before it is answered.
+    kill_pid: int | None = None
+    kill_at: int = 0
+    arrived: int = 0
 
     def url(self, path: str) -> str:
         return f"json://127.0.0.1:{self.port}/{path.lstrip('/')}"
@@ -64,6 +70,11 @@ def _handler(receiver: Receiver):
                 status = 503
             elif not self.path.startswith("/slow/"):
                 with receiver.lock:
+                    receiver.arrived += 1
+                    if receiver.kill_pid is not None and receiver.arrived == receiver.kill_at:
+                        os.kill(receiver.kill_pid, signal.SIGKILL)
+                        receiver.kill_pid = None
+                        return  # never answered: the sender is gone anyway
                     receiver.messages.append(
                         Received(self.path, body.get("title", ""), body.get("message", ""))
                     )
@@ -80,17 +91,27 @@ def _handler(receiver: Receiver):
     return Handler
 
 
-@pytest.fixture
-def receiver():
+@pytest.fixture(scope="module")
+def _receiver_server():
     receiver = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
     server.daemon_threads = True
     receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield receiver
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def receiver(_receiver_server):
+    """The module's receiver, with nothing received yet."""
+    receiver = _receiver_server
+    with receiver.lock:
+        receiver.messages.clear()
+        receiver.kill_pid, receiver.kill_at, receiver.arrived = None, 0, 0
+    return receiver
 
 
 @pytest.fixture(autouse=True)
