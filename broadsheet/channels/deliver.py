@@ -12,11 +12,13 @@ whose cause Apprise did not say. Permanent: a URL Apprise does not accept, and o
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass
 
 import apprise
+from django.conf import settings
 
 STATUS = re.compile(r"error=(\d{3})\b")
 TEMPORARY_4XX = {408, 425, 429}
@@ -43,7 +45,26 @@ def check_url(url: str) -> str | None:
             "slack://, discord://, mmosts://, matrixs://, msteams://, tgram://, mailto://, "
             "json://...)."
         )
+    hosts = [getattr(plugin, "host", None), getattr(plugin, "smtp_host", None)]
+    if not settings.CHANNEL_ALLOW_PRIVATE_HOSTS and any(is_private(h) for h in hosts if h):
+        return (
+            "This site does not send to private or loopback addresses "
+            "(BROADSHEET_CHANNEL_ALLOW_PRIVATE_HOSTS)."
+        )
     return None
+
+
+def is_private(host: str) -> bool:
+    """A loopback, private, link-local or otherwise non-public address written in the URL, or
+    localhost. Names are not resolved here (no DNS lookup in a web request): a firewall on
+    the worker's outbound traffic is what stops a public name pointing inside."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
 
 
 def deliver(url: str, title: str, body: str, timeout: float) -> Outcome:

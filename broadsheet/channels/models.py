@@ -48,7 +48,7 @@ class Channel(models.Model):
         default=5, validators=[MinValueValidator(1), MaxValueValidator(TOP_N_MAX)]
     )
     send_at = models.TimeField(default=dt.time(8, 0), help_text="In the site's time zone")
-    enabled = models.BooleanField(default=True, help_text="The owner's switch")
+    enabled = models.BooleanField(default=True, help_text="Untick to pause the channel")
     # Set when the sender switches the channel off (permanent failures, unreadable URL).
     disabled_reason = models.CharField(max_length=300, blank=True)
     failures = models.PositiveSmallIntegerField(default=0, help_text="Permanent failures in a row")

@@ -168,8 +168,9 @@ class Sender:
             self.finish(run, ChannelRun.Status.FAILED, last_error=reason)
             channel.update(failures=F("failures") + 1)
             limit = limit or settings.CHANNEL_FAILURE_LIMIT
+            why = reason if limit == 1 else f"{limit} failed sends in a row, the last: {reason}"
             switched_off = channel.filter(failures__gte=limit, disabled_reason="").update(
-                disabled_reason=f"switched off after {limit} failed sends in a row: {reason}"[:300]
+                disabled_reason=why[:300]
             )
             if switched_off:
                 log.warning("channel %s switched off: %s", run.channel_id, reason)

@@ -65,6 +65,10 @@ def test_a_member_adds_a_channel_and_sees_only_its_masked_url(owner):
         ({"top_n": "26"}, "less than or equal to 25"),
         ({"send_at": "25:00"}, "Enter a valid time."),
         ({"content": "search"}, "Choose the saved search"),
+        ({"url": "json://127.0.0.1:8080/x"}, "private or loopback addresses"),
+        ({"url": "jsons://[::1]/x"}, "private or loopback addresses"),
+        ({"url": "json://localhost/x"}, "private or loopback addresses"),
+        ({"url": "mailtos://u:p@example.org?smtp=10.0.0.5"}, "private or loopback addresses"),
     ],
 )
 def test_bad_input_is_a_400_with_the_reason(owner, fields, error):
@@ -116,3 +120,10 @@ def test_saving_a_switched_off_channel_turns_it_back_on(owner):
     client_for(owner).post(f"/settings/channels/{channel.pk}", form(url=""))
     channel.refresh_from_db()
     assert (channel.disabled_reason, channel.failures) == ("", 0)
+
+
+def test_private_addresses_are_accepted_where_the_site_allows_them(owner, settings):
+    settings.CHANNEL_ALLOW_PRIVATE_HOSTS = True
+    response = client_for(owner).post("/settings/channels", form(url="json://10.1.2.3/hook"))
+    assert response.status_code == 302
+    assert Channel.objects.get().url_hint == "json://10.1.2.3/…"

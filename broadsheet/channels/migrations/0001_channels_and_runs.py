@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('content', models.CharField(choices=[('top', "The day's top papers of the community feed"), ('search', 'New papers for a saved search'), ('foryou', 'Your For you picks')], default='top', max_length=8)),
                 ('top_n', models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(25)])),
                 ('send_at', models.TimeField(default=datetime.time(8, 0), help_text="In the site's time zone")),
-                ('enabled', models.BooleanField(default=True, help_text="The owner's switch")),
+                ('enabled', models.BooleanField(default=True, help_text='Untick to pause the channel')),
                 ('disabled_reason', models.CharField(blank=True, max_length=300)),
                 ('failures', models.PositiveSmallIntegerField(default=0, help_text='Permanent failures in a row')),
                 ('last_sent_at', models.DateTimeField(blank=True, null=True)),
