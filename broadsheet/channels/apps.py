@@ -8,6 +8,11 @@ class ChannelsConfig(AppConfig):
     label = "channels"
 
     def ready(self):
+        from broadsheet.lib import status
+
+        from .status import channel_rows
+
+        status.register("Channels", channel_rows)
         # Channel URLs hold secrets, and Apprise logs them (at DEBUG, whole URLs; some warnings
         # name a plugin's "host", which is a token for Slack or Telegram). Its records stay out
         # of the site's logs: deliver.py reads them from each send's result instead. urllib3

@@ -4,7 +4,7 @@
 
 1. Each active channel whose `send_at` has passed today and that has no run for today gets
    one: its papers are chosen and stored on it (compose.py). The unique (channel, period)
-   constraint makes a second sender's insert a no-op, so running twice adds nothing.
+   constraint makes a second sender's run stand (get_or_create), so running twice adds nothing.
 2. Each due run is claimed by a conditional UPDATE (pending and due, or claimed longer than
    BROADSHEET_CHANNEL_CLAIM_TIMEOUT ago by a sender that died); of two senders, one gets it.
 3. The message goes out on one of BROADSHEET_CHANNEL_PARALLEL threads, each send limited to
@@ -94,11 +94,14 @@ def create_runs(
             log.exception("channel %s: choosing its papers failed", channel.pk)
             continue
         status = ChannelRun.Status.PENDING if papers else ChannelRun.Status.EMPTY
-        run = ChannelRun(
-            channel=channel, period=period.key, paper_ids=papers, cutoff=now, status=status
+        # Another sender may have made it a moment ago: then its run (and papers) stand.
+        _, created = ChannelRun.objects.get_or_create(
+            channel=channel,
+            period=period.key,
+            defaults={"paper_ids": papers, "cutoff": now, "status": status},
         )
-        made += len(ChannelRun.objects.bulk_create([run], ignore_conflicts=True))
-        empty += not papers
+        made += created
+        empty += created and not papers
     return made, empty
 
 

@@ -127,3 +127,24 @@ def test_private_addresses_are_accepted_where_the_site_allows_them(owner, settin
     response = client_for(owner).post("/settings/channels", form(url="json://10.1.2.3/hook"))
     assert response.status_code == 302
     assert Channel.objects.get().url_hint == "json://10.1.2.3/…"
+
+
+def test_the_status_page_counts_channels_and_unsent_messages(owner, moderator):
+    from broadsheet.channels.models import ChannelRun
+
+    ok = make_channel(SECRET_URL, owner)
+    make_channel(SECRET_URL, None, disabled_reason="2 failed sends in a row")
+    ChannelRun.objects.create(channel=ok, period="2026-12-05", status="pending")
+    ChannelRun.objects.create(channel=ok, period="2026-12-04", status="failed")
+    client = client_for(moderator)
+    page = client.get("/admin/status/").content.decode()
+    assert "<h2>Channels</h2>" in page
+    page = page.replace("\n", "").replace("  ", "")
+    for label, value in (
+        ("active channels", 1),
+        ("site channels", 1),
+        ("switched off after failures", 1),
+        ("unsent channel messages (pending or being sent)", 1),
+        ("failed channel messages", 1),
+    ):
+        assert f"<th>{label}</th><td>{value}</td>" in page, label
