@@ -11,6 +11,7 @@ from factories import make_listing
 
 from broadsheet.channels.models import Channel, ChannelRun
 from broadsheet.channels.send import Counts, Sender, send_channels, send_tests
+from broadsheet.channels.send import tests_waiting as a_test_is_waiting
 from broadsheet.digests.models import SavedSearch, Subscription
 from channels.conftest import NOW, make_channel
 
@@ -211,8 +212,10 @@ def test_a_test_message_is_queued_by_the_page_and_sent_by_the_worker(receiver, o
     for c in (channel, broken):
         assert client.post(f"/settings/channels/{c.pk}/test").status_code == 302
     assert receiver.messages == []  # the web request sent nothing
+    assert a_test_is_waiting()  # what starts the worker's channel-tests job
 
     assert send_tests() == 1
+    assert not a_test_is_waiting()
     [got] = receiver.messages
     assert got.title == "Broadsheet: test message"
     assert "“Reading group”" in got.message
@@ -222,3 +225,17 @@ def test_a_test_message_is_queued_by_the_page_and_sent_by_the_worker(receiver, o
     assert broken.test_result == "Not delivered: JSON answered HTTP 404"
     assert broken.failures == 0  # a test does not count against the channel
     assert send_tests() == 0
+
+
+def test_the_command_sends_what_is_due_and_names_a_wrong_channel(receiver, listed, owner):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    channel = make_channel(receiver.url("lab/cli"), owner)
+    with pytest.raises(CommandError, match="--channel 999999: no such channel"):
+        call_command("send-channels", "--channel", "999999")
+    out = StringIO()
+    call_command("send-channels", "--channel", str(channel.pk), stdout=out)
+    assert out.getvalue().startswith("1 sent, 0 empty, 0 to retry, 0 failed")
+    assert [m.path for m in receiver.messages] == ["/lab/cli"]
