@@ -96,5 +96,5 @@ def deliver(url: str, title: str, body: str, timeout: float) -> Outcome:
         permanent = 400 <= code < 500 and code not in TEMPORARY_4XX
         return Outcome(False, permanent=permanent, reason=f"{name} answered HTTP {code}")
     if "connection" in messages.lower() or "timeout" in messages.lower():
-        return Outcome(False, reason=f"{name} could not be reached within {timeout:g} s")
+        return Outcome(False, reason=f"{name}: no connection or no answer within {timeout:g} s")
     return Outcome(False, reason=f"{name} did not accept the message")

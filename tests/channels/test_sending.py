@@ -140,7 +140,7 @@ def test_failures_retry_with_backoff_and_never_hold_up_the_others(
         assert run.status == "pending" and run.attempts == 1
         assert run.next_attempt_at >= NOW + dt.timedelta(seconds=60)
     assert run_of(busy).last_error == "JSON answered HTTP 503"
-    assert run_of(slow).last_error == "JSON could not be reached within 0.5 s"
+    assert run_of(slow).last_error == "JSON: no connection or no answer within 0.5 s"
     gone_run = run_of(gone)
     assert (gone_run.status, gone_run.last_error) == ("failed", "JSON answered HTTP 404")
     gone.refresh_from_db()
