@@ -58,8 +58,8 @@ PAGES: dict[str, tuple[str, str]] = {
 
 
 def _set_up_data() -> tuple[dict[str, str], str]:
-    """The sample listing, an administrator (who moderates) with a collection, a comment and a
-    digest subscription."""
+    """The sample listing, an administrator (who moderates) with a collection, a comment, a
+    digest subscription and a channel (switched off, so its reason shows)."""
     from broadsheet.channels import vault
     from broadsheet.channels.models import Channel
     from broadsheet.digests.models import Subscription
