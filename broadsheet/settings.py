@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "broadsheet.api",
     "broadsheet.ops",
     "broadsheet.digests",
+    "broadsheet.channels",
     "ninja",  # only for its static files: the API docs page then loads no CDN script
     "django.contrib.admin",
     "django.contrib.auth",
@@ -389,3 +390,13 @@ if OIDC_RP_CLIENT_ID and not all(
         "BROADSHEET_OIDC_CLIENT_ID is set: also set BROADSHEET_OIDC_AUTHORIZATION_ENDPOINT, "
         "_TOKEN_ENDPOINT, _USERINFO_ENDPOINT and _JWKS_ENDPOINT"
     )
+# Channels (Slack, Discord, Matrix, webhooks... through Apprise; `broadsheet send-channels`).
+# Their URLs are encrypted with this Fernet key; unset, one is derived from SECRET_KEY (HKDF).
+CHANNEL_KEY = env("BROADSHEET_CHANNEL_KEY")
+CHANNEL_TIMEOUT = envint("BROADSHEET_CHANNEL_TIMEOUT", 10, minimum=1)
+CHANNEL_PARALLEL = envint("BROADSHEET_CHANNEL_PARALLEL", 4, minimum=1)
+CHANNEL_MAX_ATTEMPTS = envint("BROADSHEET_CHANNEL_MAX_ATTEMPTS", 5, minimum=1)
+CHANNEL_RETRY_SECONDS = envint("BROADSHEET_CHANNEL_RETRY_SECONDS", 300, minimum=1)
+CHANNEL_FAILURE_LIMIT = envint("BROADSHEET_CHANNEL_FAILURE_LIMIT", 3, minimum=1)
+CHANNEL_CLAIM_TIMEOUT = envint("BROADSHEET_CHANNEL_CLAIM_TIMEOUT", 600, minimum=1)
+CHANNEL_ALLOW_PRIVATE_HOSTS = envbool("BROADSHEET_CHANNEL_ALLOW_PRIVATE_HOSTS", False)

@@ -65,6 +65,7 @@ urlpatterns = [
     path("admin/status/", ops.status_page, name="status"),
     path("", include("broadsheet.front.community_urls")),
     path("", include("broadsheet.digests.urls")),
+    path("", include("broadsheet.channels.urls")),
     # Outside the digests namespace, beside the other feeds' names.
     path("", include("broadsheet.front.saved_search_feeds")),
     path("admin/", admin.site.urls),

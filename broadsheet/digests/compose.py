@@ -127,6 +127,12 @@ class Composer:
         self._searches[(key, day)] = papers
         return papers
 
+    def new_hits(
+        self, saved: SavedSearch, since: dt.datetime, limit: int = SEARCH_ITEMS
+    ) -> list[Paper]:
+        """The saved search's hits that came in after `since` (digests and channels)."""
+        return [p for p in self._search_hits(saved, since) if p.created > since][:limit]
+
     # One subscriber ------------------------------------------------------------------------
 
     def compose(
@@ -147,9 +153,7 @@ class Composer:
             if saved_searches is None:
                 saved_searches = list(subscription.saved_searches.all())
             for saved in saved_searches:
-                papers = [p for p in self._search_hits(saved, since) if p.created > since][
-                    :SEARCH_ITEMS
-                ]
+                papers = self.new_hits(saved, since)
                 digest.searches.append(SearchSection(saved, papers))
                 seen.update(p.pk for p in papers)
         if subscription.include_picks and subscription.user_id is not None:

@@ -86,20 +86,49 @@ def confirmations_waiting() -> bool:
     return confirmations_waiting()
 
 
+def channels_job():
+    from broadsheet.channels.send import send_channels
+
+    return send_channels()
+
+
+def channel_tests_job():
+    from broadsheet.channels.send import send_tests
+
+    return send_tests()
+
+
+def channel_tests_waiting() -> bool:
+    from broadsheet.channels.send import tests_waiting
+
+    return tests_waiting()
+
+
+# Channels choose their own time of day (Channel.send_at); the worker looks this often.
+CHANNELS_EVERY_MINUTES = 5
+
+
 def digest_jobs() -> list[tuple[str, object, dict]]:
-    """(name, function, cron fields) of the email jobs: digests at BROADSHEET_DIGEST_SEND_AT,
-    confirmation emails within seconds of the request that queued them (the web only queues
-    them; the job starts only when one is waiting: see `only_when`)."""
+    """(name, function, cron fields) of the email and channel jobs: digests at
+    BROADSHEET_DIGEST_SEND_AT, channels every CHANNELS_EVERY_MINUTES (each at its own time),
+    confirmation emails and channel test messages within seconds of the request that queued
+    them (the web only queues them; the job starts only when one is waiting: see `only_when`)."""
     hour, minute = settings.DIGEST_SEND_AT
     return [
         ("send-digests", digests_job, {"hour": hour, "minute": minute}),
         ("send-confirmations", confirmations_job, {"second": f"*/{CONFIRMATIONS_EVERY_SECONDS}"}),
+        ("send-channels", channels_job, {"minute": f"*/{CHANNELS_EVERY_MINUTES}"}),
+        # A member waits for their test message: looked for as often as confirmations.
+        ("channel-tests", channel_tests_job, {"second": f"*/{CONFIRMATIONS_EVERY_SECONDS}"}),
     ]
 
 
 # A job run often starts only when this says there is work, so that its log lines and its
 # job record stay about runs that did something.
-only_when = {"send-confirmations": confirmations_waiting}
+only_when = {
+    "send-confirmations": confirmations_waiting,
+    "channel-tests": channel_tests_waiting,
+}
 
 
 def thumbnails_job():

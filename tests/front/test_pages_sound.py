@@ -50,6 +50,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "login": ("/accounts/login/", "visitor"),
     "signup": ("/accounts/signup/", "visitor"),
     "digest-settings": ("/settings/digest", "member"),
+    "channels": ("/settings/channels", "member"),
     "tokens": ("/settings/tokens", "member"),
     "moderation": ("/moderation/", "member"),
     "not-found": ("/no/such/page", "visitor"),
@@ -57,8 +58,10 @@ PAGES: dict[str, tuple[str, str]] = {
 
 
 def _set_up_data() -> tuple[dict[str, str], str]:
-    """The sample listing, an administrator (who moderates) with a collection, a comment and a
-    digest subscription."""
+    """The sample listing, an administrator (who moderates) with a collection, a comment, a
+    digest subscription and a channel (switched off, so its reason shows)."""
+    from broadsheet.channels import vault
+    from broadsheet.channels.models import Channel
     from broadsheet.digests.models import Subscription
     from broadsheet.papers import collections
     from broadsheet.papers.models import Comment, Paper
@@ -71,6 +74,15 @@ def _set_up_data() -> tuple[dict[str, str], str]:
         collections.add_paper(reading, paper)
     Comment.objects.create(paper=papers[0], user=moderator, body="A *fine* paper.")
     Subscription.objects.create(email=moderator.email, user=moderator)
+    channel_url = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general"
+    Channel.objects.create(
+        owner=moderator,
+        name="Reading group of the machine learning theory lab",
+        url_sealed=vault.seal(channel_url),
+        url_hint=vault.mask(channel_url),
+        disabled_reason="3 failed sends in a row, the last: Slack answered HTTP 404",
+        test_result="Not delivered: Slack answered HTTP 404",
+    )
     client = Client()
     client.force_login(moderator)
     fill = {"paper": papers[0].slug or str(papers[0].pk), "collection": str(reading.pk)}

@@ -147,7 +147,8 @@ def test_the_worker_beats_when_it_starts_and_on_a_schedule(db, settings, monkeyp
     monkeypatch.setattr(BlockingScheduler, "shutdown", lambda self, wait=True: None)
     Command().handle(once=False)
     assert set(scheduled) == {
-        "beat", "daily", "send-digests", "send-confirmations", "new-papers", "thumbnails",
+        "beat", "daily", "send-digests", "send-confirmations", "send-channels", "channel-tests",
+        "new-papers", "thumbnails",
         "github-stars",
     }  # fmt: skip
     assert scheduled["beat"].trigger.interval.total_seconds() == BEAT_SECONDS
