@@ -13,10 +13,10 @@ from broadsheet.api.v1.params import PaperFilters, RelatedParams, SearchParams
 from broadsheet.api.v1.schemas import ErrorOut, PaperOut, PaperPage, SearchPage, VoteOut
 from broadsheet.api.v1.serialise import paper_out
 from broadsheet.papers import votes
+from broadsheet.papers.filters import category_q
 from broadsheet.papers.loaders import get_paper, papers_for_output, with_output_relations
 from broadsheet.search import related as related_to
 from broadsheet.search.papers_search import (
-    category_q,
     cost_error,
     published_between,
     search_papers,
