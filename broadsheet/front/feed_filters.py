@@ -17,7 +17,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from broadsheet.papers.filters import FilterError, PaperFilter
-from broadsheet.papers.models import DefaultFilter
 
 SHOW_ALL = "all"
 
@@ -43,14 +42,12 @@ def chosen_filter(request: HttpRequest) -> Chosen:
             return Chosen(PaperFilter.from_query(request.GET), in_url=True)
         except FilterError as e:
             return Chosen(PaperFilter(), error=str(e), in_url=True)
-    if request.user.is_authenticated:
-        saved = DefaultFilter.objects.filter(user=request.user).values_list("query", flat=True)
-        query = saved.first()
-        if query:
-            try:
-                return Chosen(PaperFilter.from_string(query), from_default=True)
-            except FilterError:
-                pass  # a default saved under older rules: ignored, as if there were none
+    saved = getattr(request.user, "feed_filter", "")  # on the member row: no query of its own
+    if saved:
+        try:
+            return Chosen(PaperFilter.from_string(saved), from_default=True)
+        except FilterError:
+            pass  # a default saved under older rules: ignored, as if there were none
     return Chosen(PaperFilter())
 
 
@@ -104,10 +101,10 @@ def save_default(request: HttpRequest) -> HttpResponse:
             f"Your default filter was not saved: {e}", status=400, content_type="text/plain"
         )
     back = _back(request).split("?", 1)[0]
+    request.user.feed_filter = f.to_string()
+    request.user.save(update_fields=["feed_filter"])
     if f:
-        DefaultFilter.objects.update_or_create(user=request.user, defaults={"query": f.to_string()})
         messages.success(request, f"Feed pages now show {f.describe()} unless you choose.")
     else:
-        DefaultFilter.objects.filter(user=request.user).delete()
         messages.success(request, "Feed pages show every paper again.")
     return redirect(back)

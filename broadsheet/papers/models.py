@@ -385,17 +385,3 @@ class ContentVersion(models.Model):
     @classmethod
     def current(cls) -> int:
         return cls.objects.filter(pk=1).values_list("value", flat=True).first() or 0
-
-
-class DefaultFilter(models.Model):
-    """A member's default filter of the feed pages (papers/filters.py), as the URL parameters
-    that describe it; applied when they open a feed page with no filter of its own."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="default_filter"
-    )
-    query = models.CharField(max_length=2000)
-    modified = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.user}'s default filter: {self.query}"

@@ -8,6 +8,7 @@ import html
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import QueryDict
 from django.test import Client
@@ -15,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from factories import add_authors, make_comment, make_listing, make_user
 
 from broadsheet.papers.filters import FilterError, PaperFilter
-from broadsheet.papers.models import DefaultFilter, Listing
+from broadsheet.papers.models import Listing
 from broadsheet.search.indexing import index_papers
 
 pytestmark = pytest.mark.django_db
@@ -256,7 +257,8 @@ def test_a_member_saves_a_default_that_applies_when_the_url_has_no_filter(member
         {"cat": "cs.CL", "code": "1", "next": page, "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302 and response["Location"] == page
-    assert DefaultFilter.objects.get(user=member).query == "cat=cs.CL&code=1"
+    member.refresh_from_db()
+    assert member.feed_filter == "cat=cs.CL&code=1"
 
     # No filter in the URL: the default, said so, with a way to see everything.
     shown = client.get(page)
@@ -273,13 +275,15 @@ def test_a_member_saves_a_default_that_applies_when_the_url_has_no_filter(member
     # A bad value is a 400, and the stored default is kept.
     bad = client.post("/papers/filter/default", {"cat": "no such!", "csrfmiddlewaretoken": token})
     assert bad.status_code == 400 and "not an arXiv category" in bad.content.decode()
-    assert DefaultFilter.objects.get(user=member).query == "cat=cs.CL&code=1"
+    member.refresh_from_db()
+    assert member.feed_filter == "cat=cs.CL&code=1"
 
     # Cleared: every paper again.
     client.post(
         "/papers/filter/default", {"clear": "1", "next": page, "csrfmiddlewaretoken": token}
     )
-    assert not DefaultFilter.objects.filter(user=member).exists()
+    member.refresh_from_db()
+    assert member.feed_filter == ""
     assert len(titles(client.get(page))) == 4
 
 
@@ -287,4 +291,4 @@ def test_saving_a_default_needs_a_member(client):
     response = client.post("/papers/filter/default", {"cat": "cs.CL"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert client.get("/papers/filter/default").status_code == 405
-    assert not DefaultFilter.objects.exists()
+    assert not get_user_model().objects.exclude(feed_filter="").exists()

@@ -1,4 +1,4 @@
-"""A member's default filter; Listing.created and the indexes of the API's `since` cursors.
+"""Listing.created, and the indexes of the API's `since` cursors.
 
 On SQLite, adding a column with a default rebuilds the table, which drops its triggers: the
 ContentVersion triggers of papers_listing (migration 0009) are made again. Listings stored
@@ -6,9 +6,7 @@ before this migration count as arrived when they were submitted."""
 
 import importlib
 
-import django.db.models.deletion
 import django.utils.timezone
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -29,23 +27,9 @@ def listing_triggers_again(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("papers", "0009_contentversion"),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.CreateModel(
-            name="DefaultFilter",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("query", models.CharField(max_length=2000)),
-                ("modified", models.DateTimeField(auto_now=True)),
-            ],
-        ),
         migrations.AddField(
             model_name="listing",
             name="created",
@@ -62,14 +46,5 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="paper",
             index=models.Index(fields=["modified", "id"], name="papers_paper_modified_idx"),
-        ),
-        migrations.AddField(
-            model_name="defaultfilter",
-            name="user",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="default_filter",
-                to=settings.AUTH_USER_MODEL,
-            ),
         ),
     ]
