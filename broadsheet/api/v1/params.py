@@ -34,6 +34,11 @@ class Page(Schema):
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
+# A cursor (papers/cursors.py), or a date or ISO 8601 time to start from.
+SINCE = (
+    r"^(\d{8}T\d{6}\.\d{6}Z-\d{1,19}"
+    r"|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?)$"
+)
 SINCE_HELP = (
     "Only what arrived or changed after this place, oldest first: the `nextSince` of an "
     "earlier answer, or a date or time to start from (2026-06-23, 2026-06-23T09:00:00Z). "
@@ -55,6 +60,7 @@ class PaperFilters(Narrowing):
     since: str | None = Field(
         None,
         max_length=64,
+        pattern=SINCE,
         description=SINCE_HELP + " Papers count from when they were "
         "added or their record last changed (a new arXiv version, edited links).",
     )
@@ -83,6 +89,7 @@ class ListingFilters(Page):
     since: str | None = Field(
         None,
         max_length=64,
+        pattern=SINCE,
         description=SINCE_HELP + " Listings count from when they were stored here.",
     )
 
