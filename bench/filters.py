@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import tempfile
 import time
@@ -112,6 +113,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="broadsheet-filters-") as tmp:
         tmp = Path(tmp)
+        tmp.chmod(0o755)  # the bundled PostgreSQL runs as another user
         pg = PostgreSQL(tmp / "pg") if args.engine == "postgresql" else None
         try:
             env = {"BROADSHEET_PAGE_CACHE_SECONDS": "0", "BROADSHEET_SEARCH_SEMANTIC": "false"}
@@ -146,6 +148,7 @@ def main() -> int:
                     print(
                         f"{name:9s} {label:20s} {shown:7d} {queries:7d} {ms:8.1f} {ms / base:6.2f}x"
                     )
+            print(f"load average {os.getloadavg()[0]:.1f}")
         finally:
             if pg:
                 pg.stop()
