@@ -332,6 +332,9 @@ SEARCH_SEMANTIC = envbool("BROADSHEET_SEARCH_SEMANTIC", True)
 # API: requests per minute per IP (anonymous) and per token or member session.
 API_RATE_LIMIT_ANONYMOUS = envint("BROADSHEET_API_RATE_LIMIT_ANONYMOUS", 60, minimum=1)
 API_RATE_LIMIT_TOKEN = envint("BROADSHEET_API_RATE_LIMIT_TOKEN", 300, minimum=1)
+# The API's `since` cursors leave out what changed in the last N seconds: a transaction still
+# open may hold an earlier time, and would be passed over once the cursor moved beyond it.
+API_SINCE_SETTLE_SECONDS = envint("BROADSHEET_API_SINCE_SETTLE_SECONDS", 60, minimum=0)
 # How long feed readers and proxies may cache a feed, in seconds.
 FEED_MAX_AGE = envint("BROADSHEET_FEED_MAX_AGE", 300, minimum=0)
 

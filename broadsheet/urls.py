@@ -5,8 +5,8 @@ from django.urls import include, path, re_path
 
 from broadsheet.accounts import views as accounts
 from broadsheet.accounts.forms import LoginForm, ResetForm
+from broadsheet.front import feed_filters, formats, icon_views, submit_views, thumbnail_views
 from broadsheet.front import feed_views as feed
-from broadsheet.front import formats, icon_views, submit_views, thumbnail_views
 from broadsheet.front import paper_views as paper
 from broadsheet.lib.mail_limits import limit_posts
 from broadsheet.ops import health
@@ -20,6 +20,7 @@ urlpatterns = [
     re_path(r"^papers/week/(?P<week>[^/]+)$", feed.by_week, name="week"),
     re_path(r"^papers/month/(?P<month>[^/]+)$", feed.by_month, name="month"),
     path("papers/trending", feed.trending, name="trending"),
+    path("papers/filter/default", feed_filters.save_default, name="default-filter"),
     path("submit", submit_views.submit_page, name="submit"),
     path("thumbnails/<int:paper_id>.webp", thumbnail_views.thumbnail, name="thumbnail"),
     path("", include("broadsheet.front.personal_urls")),

@@ -12,6 +12,10 @@ class User(AbstractUser):
 
     # Unique when set; Django's default allows blanks, which members created by admins may have.
     email = models.EmailField("email address", blank=True, validators=[validate_address])
+    # The member's default filter of the feed pages, as its URL parameters (cat=cs.CL&code=1;
+    # papers/filters.py reads them); applied when a feed page's URL names no filter. Kept on
+    # the member row, which every request loads anyway: no query of its own.
+    feed_filter = models.CharField(max_length=2000, blank=True)
 
     class Meta:
         constraints = [

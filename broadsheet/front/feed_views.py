@@ -9,11 +9,20 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
+from broadsheet.front.feed_filters import chosen_filter, form_context
 from broadsheet.front.pages import week_label
 from broadsheet.front.view_helpers import cards_context
 from broadsheet.papers.models import Listing, Upvote
 from broadsheet.papers.periods import parse_day, parse_month, parse_week
 from broadsheet.papers.querysets import TRENDING_WINDOWS, iso_week_range, month_range
+
+
+def _with_query(url: str, query: str) -> str:
+    if not query:
+        return url
+    if url.endswith("?"):
+        return url + query
+    return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
 def _render_feed(
@@ -24,8 +33,25 @@ def _render_feed(
     nav: dict,
     template="front/feed.html",
     status: int = 200,
+    page_query: str = "",
     **extra,
 ):
+    """A feed page of `listings`, narrowed by the reader's filter (front/feed_filters.py),
+    whose parameters every link of the page carries on."""
+    chosen = chosen_filter(request)
+    if chosen.error:
+        status = 400
+    listings = chosen.filter.apply(listings, field="paper__")
+    keep = chosen.query
+    nav = {
+        name: link and {**link, "url": _with_query(link["url"], keep)} for name, link in nav.items()
+    }
+    if keep:
+        page_query += f"&{keep}"
+        if "windows" in extra:
+            for w in extra["windows"]:
+                w["url"] = _with_query(w["url"], keep)
+    extra |= form_context(request, chosen) | {"page_query": page_query}
     page = Paginator(listings.for_cards(), settings.PAGE_SIZE).get_page(request.GET.get("page"))
     voted: set[int] = set()
     if request.user.is_authenticated and page.object_list:
@@ -159,6 +185,7 @@ def trending(request):
         nav={},
         kind="trending",
         windows=_window_choices(window),
+        window=window,
         error=error,
         page_query=f"&window={window}" if window else "",
         status=status,

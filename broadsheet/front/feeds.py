@@ -1,7 +1,7 @@
 """RSS 2.0 and Atom feeds: the latest day, trending, an arXiv category, a search query.
 
-    /feeds/daily.rss        /feeds/daily.atom
-    /feeds/trending.rss     /feeds/trending.atom
+    /feeds/daily.rss        /feeds/daily.atom      (both take the feed pages' filter:
+    /feeds/trending.rss     /feeds/trending.atom    ?cat=cs.CL&code=1&include=...&exclude=...)
     /feeds/category/cs.CL.rss (or an archive: /feeds/category/cs.atom)
     /feeds/search.rss?q=...
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
@@ -33,8 +34,9 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 
 from broadsheet.lib import limits
+from broadsheet.papers.filters import FilterError, PaperFilter, category_q
 from broadsheet.papers.models import Listing, Paper
-from broadsheet.search.papers_search import MAX_QUERY, category_q, search_papers
+from broadsheet.search.papers_search import MAX_QUERY, search_papers
 
 ITEMS = 50
 # Characters XML 1.0 cannot hold (Django refuses to write them: a 500). Sources do send them.
@@ -96,36 +98,60 @@ class AtomMixin:
         return self.description(obj)
 
 
+@dataclass(frozen=True)
+class Filtered:
+    """A feed page's feed: its filter (the same URL parameters as the page's), and the day."""
+
+    filter: PaperFilter
+    day: dt.date | None = None
+
+    def link(self, path: str) -> str:
+        query = self.filter.to_string()
+        return f"{path}?{query}" if query else path
+
+    def titled(self, title: str) -> str:
+        return xml_text(f"{title} ({self.filter.describe()})") if self.filter else title
+
+
 class DailyFeed(PaperFeed):
-    def get_object(self, request: HttpRequest, *args, **kwargs) -> dt.date | None:
-        return Listing.objects.visible().order_by("-day").values_list("day", flat=True).first()
+    def get_object(self, request: HttpRequest, *args, **kwargs) -> Filtered:
+        day = Listing.objects.visible().order_by("-day").values_list("day", flat=True).first()
+        return Filtered(PaperFilter.from_query(request.GET), day)
 
-    def title(self, day: dt.date | None) -> str:
-        return f"{settings.SITE_NAME}: papers of {day:%-d %B %Y}" if day else settings.SITE_NAME
+    def title(self, obj: Filtered) -> str:
+        if obj.day is None:
+            return settings.SITE_NAME
+        return obj.titled(f"{settings.SITE_NAME}: papers of {obj.day:%-d %B %Y}")
 
-    def link(self, day: dt.date | None) -> str:
-        return f"/papers/date/{day}" if day else "/"
+    def link(self, obj: Filtered) -> str:
+        return obj.link(f"/papers/date/{obj.day}" if obj.day else "/")
 
-    def description(self, day: dt.date | None) -> str:
+    def description(self, obj: Filtered) -> str:
         return "The latest day's papers, most upvoted first."
 
-    def items(self, day: dt.date | None) -> list[Listing]:
-        return self._listing_items(Listing.objects.listed_on(day).by_votes()) if day else []
+    def items(self, obj: Filtered) -> list[Listing]:
+        if obj.day is None:
+            return []
+        listings = Listing.objects.listed_on(obj.day).by_votes()
+        return self._listing_items(obj.filter.apply(listings, field="paper__"))
 
 
 class TrendingFeed(PaperFeed):
-    # No object; `obj` is None (the Atom subtitle passes it on).
-    def title(self, obj=None) -> str:
-        return f"{settings.SITE_NAME}: trending papers"
+    def get_object(self, request: HttpRequest, *args, **kwargs) -> Filtered:
+        return Filtered(PaperFilter.from_query(request.GET))
 
-    def link(self, obj=None) -> str:
-        return "/papers/trending"
+    def title(self, obj: Filtered) -> str:
+        return obj.titled(f"{settings.SITE_NAME}: trending papers")
 
-    def description(self, obj=None) -> str:
+    def link(self, obj: Filtered) -> str:
+        return obj.link("/papers/trending")
+
+    def description(self, obj: Filtered) -> str:
         return "Papers ranked by upvotes, decayed by the hours since each was listed."
 
-    def items(self, obj=None) -> list[Listing]:
-        return self._listing_items(Listing.objects.trending(timezone.now()))
+    def items(self, obj: Filtered) -> list[Listing]:
+        listings = Listing.objects.trending(timezone.now())
+        return self._listing_items(obj.filter.apply(listings, field="paper__"))
 
 
 class CategoryFeed(PaperFeed):
@@ -201,6 +227,19 @@ def cached(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
+def _filtered_view(feed: Feed) -> Callable[..., HttpResponse]:
+    """A feed page's feed: a bad filter parameter is a 400 naming it."""
+
+    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            PaperFilter.from_query(request.GET)
+        except FilterError as e:
+            return HttpResponseBadRequest(str(e), content_type="text/plain")
+        return feed(request, *args, **kwargs)
+
+    return view
+
+
 def _search_view(feed: SearchFeed) -> Callable[..., HttpResponse]:
     def view(request: HttpRequest) -> HttpResponse:
         from broadsheet.front.search_views import SEARCHING_TOO_FAST, search_limit
@@ -219,10 +258,10 @@ def _search_view(feed: SearchFeed) -> Callable[..., HttpResponse]:
 CATEGORY = r"(?P<category>[A-Za-z][A-Za-z0-9.\-]{0,31})"
 
 urlpatterns = [
-    path("daily.rss", cached(DailyFeed()), name="feed-daily-rss"),
-    path("daily.atom", cached(DailyAtomFeed()), name="feed-daily-atom"),
-    path("trending.rss", cached(TrendingFeed()), name="feed-trending-rss"),
-    path("trending.atom", cached(TrendingAtomFeed()), name="feed-trending-atom"),
+    path("daily.rss", cached(_filtered_view(DailyFeed())), name="feed-daily-rss"),
+    path("daily.atom", cached(_filtered_view(DailyAtomFeed())), name="feed-daily-atom"),
+    path("trending.rss", cached(_filtered_view(TrendingFeed())), name="feed-trending-rss"),
+    path("trending.atom", cached(_filtered_view(TrendingAtomFeed())), name="feed-trending-atom"),
     re_path(rf"^category/{CATEGORY}\.rss$", cached(CategoryFeed()), name="feed-category-rss"),
     re_path(rf"^category/{CATEGORY}\.atom$", cached(CategoryAtomFeed()), name="feed-category-atom"),
     path("search.rss", cached(_search_view(SearchFeed())), name="feed-search-rss"),

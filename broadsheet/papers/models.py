@@ -66,6 +66,8 @@ class Paper(models.Model):
             # false`. SQLite keeps the rowid in every index entry, so this one answers that
             # from a small index instead of 120 rows of the paper table (bench/README.md).
             models.Index(fields=["hidden"], name="papers_paper_hidden_idx"),
+            # The API's `since` cursor: papers in the order they were added or changed.
+            models.Index(fields=["modified", "id"], name="papers_paper_modified_idx"),
         ]
 
     def __str__(self) -> str:
@@ -146,8 +148,14 @@ class Listing(models.Model):
     submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MEMBER)
     hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+    # When the listing was stored here: submitted_at may be a source's earlier time, so the
+    # API's `since` cursor (listings in the order they arrived) reads this one.
+    created = models.DateTimeField(default=timezone.now)
 
     objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["created", "id"], name="papers_listing_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.paper}"

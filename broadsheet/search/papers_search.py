@@ -1,5 +1,5 @@
-"""The one search call the API and the feeds make (both sit above the search app), and the
-filters their paper lists share with it.
+"""The one search call the API and the feeds make (both sit above the search app), the
+filters their paper lists share with it, and the keyword matching of paper filters.
 
 `search_papers` runs `broadsheet.search.search` (hybrid lexical + semantic) and gives back
 the papers the engine loaded, so that callers need not read them again.
@@ -8,14 +8,15 @@ the papers the engine loaded, so that callers need not read them again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
 from django.utils import timezone
 
 from broadsheet.papers.models import Paper
 from broadsheet.search import search
-from broadsheet.search.query import MAX_QUERY
+from broadsheet.search.backends import get_backend
+from broadsheet.search.query import MAX_QUERY, Term, words_of
 from broadsheet.search.query import cost_error as engine_cost_error
 from broadsheet.search.results import Filters
 
@@ -38,21 +39,6 @@ def cost_error(query: str) -> str | None:
     """Why an API refuses `query` (past a bound of one query's cost), or None. The search
     page runs such a query cut to the bounds, with a notice; an API client gets a 400."""
     return engine_cost_error(query.replace("\x00", "")[:MAX_QUERY])
-
-
-def category_q(category: str, field: str = "") -> Q:
-    """Papers in an arXiv category (`cs.CL`, `hep-th`) or in any category of an archive
-    (`cs` matches cs.CL, cs.LG, ...).
-
-    Categories are a JSON list; a substring match on its text works on both databases
-    (SQLite has no JSON `contains` lookup). The quotes anchor it to whole entries.
-    """
-    q = Q(**{f"{field}primary_category__iexact": category}) | Q(
-        **{f"{field}categories__icontains": f'"{category}"'}
-    )
-    if "." not in category:
-        q |= Q(**{f"{field}categories__icontains": f'"{category}.'})
-    return q
 
 
 # Bounds at the calendar's ends are no bounds, and converting them to times overflows.
@@ -92,3 +78,19 @@ def search_papers(
     result = search(query, filters, limit, offset)
     hits = [Found(h.paper, h.title_html, h.snippet_html) for h in result.hits]
     return Results(hits, max(result.total, offset + len(hits)))
+
+
+def keyword_matches(ids: Sequence[int], include: Sequence[str], exclude: Sequence[str]) -> set[int]:
+    """Of the papers `ids`, those that mention at least one `include` keyword (any paper,
+    when there is none) and no `exclude` keyword, as search matches words: the papers
+    filters' keyword matcher (papers/filters.py). A keyword of several words is a phrase."""
+
+    def terms(keywords: Sequence[str]) -> list[Term]:
+        return [Term(k, phrase=len(words_of(k)) > 1) for k in keywords if words_of(k)]
+
+    wanted = terms(include)
+    if include and not wanted:
+        return set()
+    backend = get_backend()
+    with backend.pinned():
+        return backend.matching(ids, [wanted] if wanted else [], terms(exclude))

@@ -122,6 +122,26 @@ def test_members_get_their_own_page_not_the_anonymous_one(client, listing, membe
     assert "public" not in mine.get("Cache-Control", "")
 
 
+def test_each_filter_of_a_page_is_cached_apart(client, listing):
+    """The cache keys on the whole URL: a filtered page is never served the unfiltered one,
+    nor one filter another's."""
+    make_listing(DAY, "A galaxy survey", primary_category="astro-ph.GA")
+    url = f"/papers/date/{DAY}"
+    assert "Attention Is All You Need" in client.get(url).content.decode()
+    for query, shown, left_out in [
+        ("?cat=astro-ph", "A galaxy survey", "Attention Is All You Need"),
+        ("?cat=astro-ph&code=1", None, "A galaxy survey"),
+    ]:
+        for _ in range(2):
+            response, queries = queries_of(client, url + query)
+            text = response.content.decode()
+            assert response.status_code == 200
+            assert shown is None or shown in text
+            assert left_out not in text
+        assert queries == 1  # the second read came from the cache, under its own key
+    assert "Attention Is All You Need" in client.get(url).content.decode()
+
+
 def test_a_reader_with_a_message_waiting_is_not_served_the_cache(client, listing):
     client.get("/")
     client.cookies["messages"] = "something"

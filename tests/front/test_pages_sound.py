@@ -37,7 +37,8 @@ FAILING_IMPACTS = {"serious", "critical"}
 # filled in with the ids of the data the test makes.
 PAGES: dict[str, tuple[str, str]] = {
     "day": (f"/papers/date/{SAMPLE_DAY}", "member"),
-    "week": (f"/papers/week/{SAMPLE_DAY:%G-W%V}", "member"),
+    # Filtered: the filter form open, with the member's "make this my default".
+    "week": (f"/papers/week/{SAMPLE_DAY:%G-W%V}?cat=cs&include=language", "member"),
     "month": (f"/papers/month/{SAMPLE_DAY:%Y-%m}", "member"),
     "trending": ("/papers/trending", "visitor"),
     "paper": ("/papers/{paper}", "member"),

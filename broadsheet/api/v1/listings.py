@@ -12,6 +12,7 @@ from broadsheet.api.v1.pagination import link_header
 from broadsheet.api.v1.params import ListingFilters
 from broadsheet.api.v1.schemas import ErrorOut, ListingOut, ListingPage, MeOut, SubmitIn
 from broadsheet.api.v1.serialise import listing_out
+from broadsheet.api.v1.since import newest, page_since
 from broadsheet.ingest.submit import SubmitError, submit
 from broadsheet.lib.limits import RateLimited
 from broadsheet.papers.models import Listing
@@ -42,10 +43,21 @@ def _listings(filters: ListingFilters):
 
 @router.get("/listings", response={200: ListingPage, **ERRORS}, auth=READ)
 def list_listings(request: HttpRequest, response: HttpResponse, filters: Query[ListingFilters]):
-    """The feed: a day's, week's or month's listings (all of them if none is given)."""
+    """The feed: a day's, week's or month's listings (all of them if none is given); with
+    `since`, those stored after it, in the order they arrived."""
     listings = _listings(filters)
     if filters.submitter:
         listings = listings.filter(submitted_by__username=filters.submitter)
+    if filters.since is not None:
+        page, total, following = page_since(request, response, listings, "created", filters)
+        return {
+            "items": [listing_out(request, item) for item in page],
+            "total": total,
+            "limit": filters.limit,
+            "offset": 0,
+            "nextSince": following,
+        }
+    following = newest(listings, "created")
     if filters.sort == "trending":
         listings = listings.trending(timezone.now())
     elif filters.sort == "recent":
@@ -61,6 +73,7 @@ def list_listings(request: HttpRequest, response: HttpResponse, filters: Query[L
         "total": total,
         "limit": limit,
         "offset": start,
+        "nextSince": following,
     }
 
 

@@ -12,11 +12,12 @@ from broadsheet.api.v1.pagination import link_header
 from broadsheet.api.v1.params import PaperFilters, RelatedParams, SearchParams
 from broadsheet.api.v1.schemas import ErrorOut, PaperOut, PaperPage, SearchPage, VoteOut
 from broadsheet.api.v1.serialise import paper_out
+from broadsheet.api.v1.since import newest, page_since
 from broadsheet.papers import votes
+from broadsheet.papers.filters import category_q
 from broadsheet.papers.loaders import get_paper, papers_for_output, with_output_relations
 from broadsheet.search import related as related_to
 from broadsheet.search.papers_search import (
-    category_q,
     cost_error,
     published_between,
     search_papers,
@@ -37,7 +38,8 @@ def _paper_or_404(ref: str):
 
 @router.get("/papers", response={200: PaperPage, **ERRORS}, auth=READ)
 def list_papers(request: HttpRequest, response: HttpResponse, filters: Query[PaperFilters]):
-    """Papers in the corpus, newest first."""
+    """Papers in the corpus, newest first; with `since`, those added or changed after it,
+    oldest change first."""
     papers = papers_for_output()
     if filters.category:
         papers = papers.filter(category_q(filters.category))
@@ -46,6 +48,15 @@ def list_papers(request: HttpRequest, response: HttpResponse, filters: Query[Pap
         papers = papers.filter(listing__isnull=not filters.listed)
         if filters.listed:
             papers = papers.filter(listing__hidden=False)
+    if filters.since is not None:
+        page, total, following = page_since(request, response, papers, "modified", filters)
+        return {
+            "items": [paper_out(request, p) for p in page],
+            "total": total,
+            "limit": filters.limit,
+            "offset": 0,
+            "nextSince": following,
+        }
     total = papers.count()
     start, limit = filters.offset, filters.limit
     page = papers.order_by(F("published_at").desc(nulls_last=True), "-id")[start : start + limit]
@@ -55,6 +66,7 @@ def list_papers(request: HttpRequest, response: HttpResponse, filters: Query[Pap
         "total": total,
         "limit": limit,
         "offset": start,
+        "nextSince": newest(papers, "modified"),
     }
 
 

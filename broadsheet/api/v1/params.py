@@ -34,6 +34,19 @@ class Page(Schema):
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
+# A cursor (papers/cursors.py), or a date or ISO 8601 time to start from.
+SINCE = (
+    r"^(\d{8}T\d{6}\.\d{6}Z-\d{1,19}"
+    r"|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?)$"
+)
+SINCE_HELP = (
+    "Only what arrived or changed after this place, oldest first: the `nextSince` of an "
+    "earlier answer, or a date or time to start from (2026-06-23, 2026-06-23T09:00:00Z). "
+    "Pages by cursor, so `offset` must be 0. What changed in the last "
+    "BROADSHEET_API_SINCE_SETTLE_SECONDS (60 by default) comes in a later read."
+)
+
+
 class Narrowing(Page):
     category: str | None = Field(
         None, pattern=CATEGORY, description="An arXiv category (cs.CL) or archive (cs)"
@@ -44,6 +57,13 @@ class Narrowing(Page):
 
 class PaperFilters(Narrowing):
     listed: bool | None = Field(None, description="Only papers on the feed (true) or not (false)")
+    since: str | None = Field(
+        None,
+        max_length=64,
+        pattern=SINCE,
+        description=SINCE_HELP + " Papers count from when they were "
+        "added or their record last changed (a new arXiv version, edited links).",
+    )
 
 
 class SearchParams(Narrowing):
@@ -64,7 +84,13 @@ class ListingFilters(Page):
     sort: Literal["votes", "trending", "recent"] = Field(
         "votes",
         description="votes: most votes first (the feed order); trending: time-decayed votes; "
-        "recent: newest listing first",
+        "recent: newest listing first. With `since`, listings come in the order they arrived",
+    )
+    since: str | None = Field(
+        None,
+        max_length=64,
+        pattern=SINCE,
+        description=SINCE_HELP + " Listings count from when they were stored here.",
     )
 
 

@@ -62,6 +62,10 @@ class PaperPage(Schema):
     total: int
     limit: int
     offset: int
+    nextSince: str | None = Field(
+        description="Pass as `since` to get only what arrives after this page (with `since`: "
+        "after its last item; without: after the newest item now). Null when there is none."
+    )
 
 
 class ListingOut(Schema):
@@ -79,6 +83,10 @@ class ListingPage(Schema):
     total: int
     limit: int
     offset: int
+    nextSince: str | None = Field(
+        description="Pass as `since` to get only what arrives after this page (with `since`: "
+        "after its last item; without: after the newest item now). Null when there is none."
+    )
 
 
 class SearchHitOut(Schema):
