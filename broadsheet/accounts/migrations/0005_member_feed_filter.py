@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_pending_signup'),
+        ('accounts', '0004_invitations_and_sso_identities'),
     ]
 
     operations = [
