@@ -95,6 +95,7 @@ def normal_title(title: str) -> str:
     """A title as compared across sources: accents, case, LaTeX braces and commands,
     punctuation and spacing do not count ("{BERT}: Pre-training" = "BERT: pre-training")."""
     text = re.sub(r"\\[a-zA-Z]+|\\[^a-zA-Z]", "", title or "")  # \emph{x}, \'{e}: the letters
+    text = text.replace("{", "").replace("}", "")
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(re.split(r"[^\w]+|_", text.lower())).strip()
