@@ -34,7 +34,8 @@ def ada_client(db, settings):
 
 
 def upload(client, name: str, data: bytes):
-    return client.post("/collections/import", {"kind": "file", "file": SimpleUploadedFile(name, data)})
+    form = {"kind": "file", "file": SimpleUploadedFile(name, data)}
+    return client.post("/collections/import", form)
 
 
 def test_the_page_asks_for_a_login_and_says_keys_are_not_stored(client, ada_client):
@@ -77,7 +78,8 @@ def test_missing_fields_and_unknown_kinds_are_400(ada_client):
     assert ada_client.post("/collections/import", {"kind": "file"}).status_code == 400
     assert ada_client.post("/collections/import", {"kind": "x"}).status_code == 400
     response = ada_client.post("/collections/import", {"kind": "zotero", "library_id": "me"})
-    assert response.status_code == 400 and "Give the Zotero user or group id" in response.content.decode()
+    assert response.status_code == 400
+    assert "Give the Zotero user or group id" in response.content.decode()
 
 
 def test_csrf_and_the_hourly_limit(ada_client, settings):
