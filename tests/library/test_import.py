@@ -83,9 +83,7 @@ def test_entries_match_by_arxiv_id_doi_then_title_and_unknown_arxiv_papers_are_f
     assert held == expected
     assert report.added == 4 and report.removed == 0
     # The two unknown arXiv ids went to arXiv in one request; the known one did not.
-    assert sources.asked("/api/query") == [
-        {"id_list": "2401.01234,2401.99999", "max_results": "2"}
-    ]
+    assert sources.asked("/api/query") == [{"id_list": "2401.01234,2401.99999", "max_results": "2"}]
     assert "3 matched, 1 fetched from arXiv, 2 not found." in report.lines()[0]
 
 
