@@ -324,6 +324,9 @@ LIBRARY_FETCH_MAX = envint("BROADSHEET_LIBRARY_FETCH_MAX", 200, minimum=0)
 LIBRARY_IMPORTS_PER_HOUR = envint("BROADSHEET_LIBRARY_IMPORTS_PER_HOUR", 10, minimum=1)
 ZOTERO_API_URL = env("BROADSHEET_ZOTERO_API_URL", "https://api.zotero.org").rstrip("/")
 LIBRARY_PRIVATE_HOSTS = envbool("BROADSHEET_LIBRARY_PRIVATE_HOSTS", False)
+# Seconds an import from the page may spend looking up titles and fetching from Zotero and
+# arXiv (the command has no limit); under BROADSHEET_TIMEOUT, when gunicorn kills a request.
+LIBRARY_PAGE_SECONDS = envint("BROADSHEET_LIBRARY_PAGE_SECONDS", 20, minimum=1)
 
 # Thumbnails and GitHub stars, kept up to date by `broadsheet worker` (0 per run: none).
 THUMBNAILS_PER_RUN = envint("BROADSHEET_THUMBNAILS_PER_RUN", 20, minimum=0)

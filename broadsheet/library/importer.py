@@ -10,16 +10,14 @@ you's "most recent likes" follow the member's library rather than the import's c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from broadsheet.ingest.records import PaperRecord
 from broadsheet.library.entries import LibraryError, ParsedLibrary
-from broadsheet.library.matching import fetch_arxiv, match
+from broadsheet.library.matching import match
 from broadsheet.papers.collections import CollectionError, clean_name
 from broadsheet.papers.models import Collection, CollectionItem
 
@@ -91,13 +89,14 @@ def import_library(
     parsed: ParsedLibrary,
     *,
     fetch_max: int | None = None,
-    fetch: Callable[[list[str]], list[PaperRecord]] = fetch_arxiv,
+    deadline: float | None = None,
     now: dt.datetime | None = None,
 ) -> ImportReport:
     """Match the entries, fetch what arXiv has, and bring the source's collection up to date.
 
     LibraryError when there is nothing to import (an empty or wholly unreadable library, or
-    one over the entry limit); then nothing is changed."""
+    one over the entry limit); then nothing is changed. Past `deadline` (time.monotonic())
+    no more titles are looked up nor papers fetched; such an import removes nothing."""
     now = now or timezone.now()
     entries = [e for e in parsed.entries if e.title or e.arxiv_id or e.doi]
     problems = list(parsed.problems) + [
@@ -114,9 +113,8 @@ def import_library(
             f"The library has {len(entries)} entries; at most {settings.LIBRARY_MAX_ENTRIES} "
             "are imported at once. Export a collection of it instead."
         )
-    found = match(
-        entries, settings.LIBRARY_FETCH_MAX if fetch_max is None else fetch_max, fetch=fetch
-    )
+    fetch_max = settings.LIBRARY_FETCH_MAX if fetch_max is None else fetch_max
+    found = match(entries, fetch_max, deadline)
     added_at: dict[int, dt.datetime] = {}
     for i, pid in found.papers.items():
         when = entries[i].added or now
@@ -132,7 +130,7 @@ def import_library(
             ],
             ignore_conflicts=True,
         )
-        gone = held - set(added_at)
+        gone = held - set(added_at) if found.complete else set()
         if gone:
             collection.items.filter(paper_id__in=gone).delete()
         collection.imported_at = now

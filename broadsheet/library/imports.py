@@ -24,7 +24,8 @@ def import_file(user, filename: str, data: bytes, **options) -> ImportReport:
 
 def import_zotero(user, source: ZoteroSource, **options) -> ImportReport:
     # One more than the limit, so that an over-long library is refused rather than cut short.
-    name, parsed = fetch_zotero(source, settings.LIBRARY_MAX_ENTRIES + 1)
+    deadline = options.get("deadline")
+    name, parsed = fetch_zotero(source, settings.LIBRARY_MAX_ENTRIES + 1, deadline)
     return import_library(user, source.key, name, parsed, **options)
 
 

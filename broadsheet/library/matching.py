@@ -8,7 +8,8 @@ compared once normalised), the way search pins an exact title: no scan of the pa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -32,6 +33,9 @@ class Matches:
     papers: dict[int, int] = field(default_factory=dict)  # entry index -> paper id
     fetched: set[int] = field(default_factory=set)  # entry indexes whose paper was fetched
     notes: list[str] = field(default_factory=list)  # about the whole import (arXiv down...)
+    # False when some titles were not looked up (the time allowed ran out, the index failed):
+    # the import then adds what it found and removes nothing.
+    complete: bool = True
 
 
 def _chunks(values: Sequence, size: int = IN_CHUNK):
@@ -57,8 +61,13 @@ def _by_doi(dois: set[str]) -> dict[str, int]:
     return found
 
 
-def _by_title(titles: set[str]) -> dict[str, int]:
-    """normal title -> paper id, for the titles the lexical index finds exactly."""
+def _late(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
+def _by_title(titles: set[str], deadline: float | None = None) -> tuple[dict[str, int], bool]:
+    """(normal title -> paper id for the titles the lexical index finds exactly, whether
+    every title was looked up before the deadline)."""
     from broadsheet.search.backends import get_backend
     from broadsheet.search.query import parse
     from broadsheet.search.results import Filters
@@ -66,6 +75,8 @@ def _by_title(titles: set[str]) -> dict[str, int]:
     backend = get_backend()
     found: dict[str, int] = {}
     for wanted in titles:
+        if _late(deadline):
+            return found, False
         if len(wanted) < 8 or len(wanted.split()) < 2:
             continue  # "Introduction": a title this short names no paper on its own
         hits = backend.lexical(parse(wanted[:300]), Filters(), TITLE_CANDIDATES)
@@ -74,28 +85,31 @@ def _by_title(titles: set[str]) -> dict[str, int]:
             if normal_title(title) == wanted:
                 found[wanted] = pid
                 break
-    return found
+    return found, True
 
 
-def fetch_arxiv(ids: list[str]) -> list[PaperRecord]:
-    """arXiv's records for these ids, ARXIV_BATCH a request, spaced as arXiv asks."""
+def fetch_arxiv(
+    ids: list[str], deadline: float | None = None
+) -> tuple[list[PaperRecord], list[str]]:
+    """(arXiv's records for these ids, the ids not asked for because the deadline passed),
+    ARXIV_BATCH ids a request, spaced as arXiv asks."""
     from broadsheet.ingest.arxiv_api import parse_feed
     from broadsheet.ingest.http import PoliteClient
 
     client = PoliteClient(min_interval=settings.ARXIV_REQUEST_INTERVAL, retries=1, timeout=20)
     records: list[PaperRecord] = []
-    for chunk in _chunks(ids, ARXIV_BATCH):
+    for start in range(0, len(ids), ARXIV_BATCH):
+        if _late(deadline):
+            return records, ids[start:]
+        chunk = ids[start : start + ARXIV_BATCH]
         params = {"id_list": ",".join(chunk), "max_results": len(chunk)}
         page = parse_feed(client.get(settings.ARXIV_API_URL, params))
         records += [r for r in page.records if isinstance(r, PaperRecord) and r.title.strip()]
-    return records
+    return records, []
 
 
-def match(
-    entries: list[LibraryEntry],
-    fetch_max: int,
-    fetch: Callable[[list[str]], list[PaperRecord]] = fetch_arxiv,
-) -> Matches:
+def match(entries: list[LibraryEntry], fetch_max: int, deadline: float | None = None) -> Matches:
+    """`deadline` (time.monotonic()) bounds an import made while a page waits."""
     from broadsheet.ingest.arxiv_api import SourceError
     from broadsheet.ingest.http import FetchError
     from broadsheet.ingest.upsert import Upserter
@@ -119,11 +133,21 @@ def match(
         if e.title and i not in result.papers and not arxiv[i]
     }
     try:
-        known = _by_title(set(titles.values()))
+        known, every_title = _by_title(set(titles.values()), deadline)
     except Exception:  # the search index is a help here; without it titles go unmatched
         log.exception("library import: title look-up failed")
-        result.notes.append("Titles could not be looked up (the search index failed).")
-        known = {}
+        result.notes.append(
+            "Titles could not be looked up (the search index failed); nothing was removed."
+        )
+        known, result.complete = {}, False
+    else:
+        if not every_title:
+            result.complete = False
+            result.notes.append(
+                "Not every title could be looked up in the time a page has; what was found is "
+                "added and nothing removed. Import again, or ask an administrator to run "
+                "`broadsheet import-library`, which has no time limit."
+            )
     for i, title in titles.items():
         if title in known:
             result.papers[i] = known[title]
@@ -137,10 +161,16 @@ def match(
         wanted = wanted[:fetch_max]
     if wanted:
         try:
-            records = fetch(wanted)
+            records, skipped = fetch_arxiv(wanted, deadline)
         except (FetchError, SourceError, OSError) as e:
             result.notes.append(f"arXiv could not be reached ({e}); import again later.")
-            records = []
+            records, skipped = [], []
+        if skipped:
+            # Papers the site does not have were in no collection yet: nothing to protect.
+            result.notes.append(
+                f"{len(skipped)} arXiv papers were not fetched in the time a page has; "
+                "import again to fetch them."
+            )
         if records:
             Upserter().run(records)
             stored = _by_arxiv(set(wanted))

@@ -5,6 +5,8 @@ hourly allowance and shows the report or what was wrong (400), never a traceback
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -32,6 +34,8 @@ def _page(request, *, report=None, error: str = "", status: int = 200):
 
 def _run(request):
     kind = request.POST.get("kind")
+    # Within the time a page has (gunicorn's BROADSHEET_TIMEOUT is 30 s by default).
+    deadline = time.monotonic() + settings.LIBRARY_PAGE_SECONDS
     if kind == "file":
         upload = request.FILES.get("file")
         if upload is None:
@@ -41,7 +45,7 @@ def _run(request):
                 f"The file has {upload.size:,} bytes; at most {settings.LIBRARY_MAX_BYTES:,} "
                 "are accepted. Export a collection of the library instead."
             )
-        return import_file(request.user, upload.name, upload.read())
+        return import_file(request.user, upload.name, upload.read(), deadline=deadline)
     if kind == "zotero":
         source = ZoteroSource.checked(
             request.POST.get("library_type", "user"),
@@ -49,9 +53,9 @@ def _run(request):
             request.POST.get("api_key", ""),
             request.POST.get("collection", ""),
         )
-        return import_zotero(request.user, source)
+        return import_zotero(request.user, source, deadline=deadline)
     if kind == "broadsheet":
-        return import_broadsheet(request.user, request.POST.get("url", ""))
+        return import_broadsheet(request.user, request.POST.get("url", ""), deadline=deadline)
     raise LibraryError("Say what to import: a file, a Zotero library or a Broadsheet collection.")
 
 

@@ -10,6 +10,7 @@ point it at a local server replaying recorded answers).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -91,8 +92,13 @@ def _client(source: ZoteroSource) -> zotero.Zotero:
     return client
 
 
-def fetch_zotero(source: ZoteroSource, max_entries: int) -> tuple[str, ParsedLibrary]:
-    """(the collection name to use, the entries) of a Zotero library or collection."""
+def fetch_zotero(
+    source: ZoteroSource, max_entries: int, deadline: float | None = None
+) -> tuple[str, ParsedLibrary]:
+    """(the collection name to use, the entries) of a Zotero library or collection.
+
+    Past `deadline` (time.monotonic(); a page waiting) the library is refused whole: a part
+    of it would make the import remove the rest from the collection."""
     what = f"Zotero {source.library_type} library {source.library_id}"
     try:
         client = _client(source)
@@ -105,6 +111,12 @@ def fetch_zotero(source: ZoteroSource, max_entries: int) -> tuple[str, ParsedLib
             title = f"Zotero {source.library_type} {source.library_id}"
         items = list(items)
         while len(items) < max_entries and client.links and client.links.get("next"):
+            if deadline is not None and time.monotonic() > deadline:
+                raise LibraryError(
+                    f"{what} is too large to read while a page waits ({len(items)} items read "
+                    "so far). Import one collection of it, or ask an administrator to run "
+                    "`broadsheet import-library`, which has no time limit."
+                )
             items.extend(client.follow())
     except zotero_errors.UserNotAuthorisedError:
         raise LibraryError(

@@ -164,3 +164,23 @@ def test_arxiv_refusing_is_a_note_and_the_rest_is_imported(sources, papers):
     assert "A Paper arXiv Does Not Have" in report.not_found
     assert report.notes[0].startswith("arXiv could not be reached (")
     assert report.collection.items.count() == 3
+
+
+def test_out_of_time_an_import_adds_what_it_found_and_removes_nothing(sources, papers):
+    ada = make_user("ada")
+    script_arxiv(sources)
+    first = import_file(ada, "refs.bib", LIBRARY.encode())
+    asked = len(sources.requests)
+    # A page out of time: no title is looked up and nothing fetched, so the paper matched by
+    # title last time must stay, although this import did not find it again.
+    again = import_file(ada, "refs.bib", LIBRARY.encode(), deadline=0.0)
+    assert again.collection.pk == first.collection.pk
+    assert (again.matched, again.removed) == (3, 0)
+    assert papers["weather"].pk in set(again.collection.items.values_list("paper_id", flat=True))
+    assert again.notes == [
+        "Not every title could be looked up in the time a page has; what was found is added "
+        "and nothing removed. Import again, or ask an administrator to run `broadsheet "
+        "import-library`, which has no time limit.",
+        "1 arXiv papers were not fetched in the time a page has; import again to fetch them.",
+    ]
+    assert len(sources.requests) == asked

@@ -113,3 +113,11 @@ def test_zotero_refusals_are_explained_without_the_key(zotero, reply, message):
 def test_zotero_details_are_checked_before_asking(args, message):
     with pytest.raises(LibraryError, match=message):
         ZoteroSource.checked(*args)
+
+
+def test_a_library_too_large_for_a_page_is_refused_whole(zotero, known):
+    nxt = "https://api.zotero.org/users/12345/items/top?format=json&limit=100&start=100"
+    zotero.script(TOP, recorded("zotero_top_p1.json", {"Link": f'<{nxt}>; rel="next"'}))
+    with pytest.raises(LibraryError, match="too large to read while a page waits"):
+        import_zotero(make_user("ada"), ZoteroSource.checked("user", "12345"), deadline=0.0)
+    assert not Collection.objects.exists()
