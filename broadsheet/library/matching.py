@@ -8,6 +8,7 @@ compared once normalised), the way search pins an exact title: no scan of the pa
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,26 +66,45 @@ def _late(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
-def _by_title(titles: set[str], deadline: float | None = None) -> tuple[dict[str, int], bool]:
+def _plain_words(title: str) -> str:
+    """The title's ordinary words, without acronyms and mixed-case names ("GNNs", "LSTMs",
+    "BERT", "4D"), whose plurals the lexical index does not always stem as a query does."""
+    words = [w for w in re.split(r"[^\w]+|_", title or "") if w]
+    plain = [w for w in words if w.isalpha() and (w.islower() or w[1:].islower())]
+    return normal_title(" ".join(plain))
+
+
+def _by_title(titles: dict[str, str], deadline: float | None = None) -> tuple[dict[str, int], bool]:
     """(normal title -> paper id for the titles the lexical index finds exactly, whether
-    every title was looked up before the deadline)."""
+    every title was looked up before the deadline). `titles` maps each normal title to the
+    title as written; when its words find no paper of that title, its ordinary words alone
+    are tried once more."""
     from broadsheet.search.backends import get_backend
     from broadsheet.search.query import parse
     from broadsheet.search.results import Filters
 
     backend = get_backend()
     found: dict[str, int] = {}
-    for wanted in titles:
+
+    def look(wanted: str, words: str) -> int | None:
+        hits = backend.lexical(parse(words[:300]), Filters(), TITLE_CANDIDATES)
+        ids = [pid for pid, _ in hits]
+        for pid, title in Paper.objects.filter(pk__in=ids).values_list("id", "title"):
+            if normal_title(title) == wanted:
+                return pid
+        return None
+
+    for wanted, written in titles.items():
         if _late(deadline):
             return found, False
         if len(wanted) < 8 or len(wanted.split()) < 2:
             continue  # "Introduction": a title this short names no paper on its own
-        hits = backend.lexical(parse(wanted[:300]), Filters(), TITLE_CANDIDATES)
-        ids = [pid for pid, _ in hits]
-        for pid, title in Paper.objects.filter(pk__in=ids).values_list("id", "title"):
-            if normal_title(title) == wanted:
-                found[wanted] = pid
-                break
+        pid = look(wanted, wanted)
+        plain = _plain_words(written)
+        if pid is None and plain != wanted and len(plain.split()) >= 2:
+            pid = look(wanted, plain)
+        if pid is not None:
+            found[wanted] = pid
     return found, True
 
 
@@ -133,7 +153,8 @@ def match(entries: list[LibraryEntry], fetch_max: int, deadline: float | None = 
         if e.title and i not in result.papers and not arxiv[i]
     }
     try:
-        known, every_title = _by_title(set(titles.values()), deadline)
+        written = {title: entries[i].title for i, title in titles.items()}
+        known, every_title = _by_title(written, deadline)
     except Exception:  # the search index is a help here; without it titles go unmatched
         log.exception("library import: title look-up failed")
         result.notes.append(

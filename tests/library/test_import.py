@@ -184,3 +184,17 @@ def test_out_of_time_an_import_adds_what_it_found_and_removes_nothing(sources, p
         "1 arXiv papers were not fetched in the time a page has; import again to fetch them.",
     ]
     assert len(sources.requests) == asked
+
+
+def test_titles_with_acronym_plurals_are_matched(db):
+    # SQLite's lexical index stems "GELUs" in a paper but not in a query: the title's ordinary
+    # words are tried when all of them find nothing.
+    gelu = make_paper("Gaussian Error Linear Units (GELUs)")
+    lstm = make_paper("Rolling-Unrolling LSTMs for Action Anticipation from First-Person Video")
+    index_papers([gelu.pk, lstm.pk])
+    bib = (b"@misc{a, title={Gaussian error linear units ({GELUs})}}\n"
+           b"@misc{b, title={Rolling-unrolling {LSTMs} for action anticipation from "
+           b"first-person video}}")  # fmt: skip
+    report = import_file(make_user("ada"), "refs.bib", bib, fetch_max=0)
+    assert report.not_found == []
+    assert set(report.collection.items.values_list("paper_id", flat=True)) == {gelu.pk, lstm.pk}
