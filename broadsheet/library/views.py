@@ -13,17 +13,35 @@ from django.shortcuts import render
 
 from broadsheet.lib import limits
 from broadsheet.library.entries import LibraryError
-from broadsheet.library.imports import import_broadsheet, import_file, import_zotero
+from broadsheet.library.imports import (
+    import_broadsheet,
+    import_file,
+    import_zotero,
+    reimport,
+    updatable,
+)
+from broadsheet.library.models import ZoteroKey
 from broadsheet.library.zotero_library import ZoteroSource
 from broadsheet.papers.models import Collection
 
 
-def _page(request, *, report=None, error: str = "", status: int = 200):
-    imported = Collection.objects.owned_by(request.user).exclude(source="").with_counts()
+def _page(request, *, report=None, error: str = "", message: str = "", status: int = 200):
+    imported = (
+        Collection.objects.owned_by(request.user)
+        .exclude(source="")
+        .with_counts()
+        .order_by("-imported_at", "name")
+    )
+    kept = set(
+        ZoteroKey.objects.filter(collection__owner=request.user).values_list(
+            "collection_id", flat=True
+        )
+    )
     context = {
         "report": report,
         "error": error,
-        "imported": imported.order_by("-imported_at", "name"),
+        "message": message,
+        "imported": [(c, updatable(c), c.pk in kept) for c in imported],
         "max_bytes": settings.LIBRARY_MAX_BYTES,
         "max_entries": settings.LIBRARY_MAX_ENTRIES,
         "fetch_max": settings.LIBRARY_FETCH_MAX,
@@ -53,16 +71,37 @@ def _run(request):
             request.POST.get("api_key", ""),
             request.POST.get("collection", ""),
         )
-        return import_zotero(request.user, source, deadline=deadline)
+        remember = request.POST.get("remember") == "on"
+        return import_zotero(request.user, source, remember=remember, deadline=deadline)
     if kind == "broadsheet":
         return import_broadsheet(request.user, request.POST.get("url", ""), deadline=deadline)
+    if kind == "update":
+        return reimport(request.user, _imported(request), deadline=deadline)
     raise LibraryError("Say what to import: a file, a Zotero library or a Broadsheet collection.")
+
+
+def _imported(request) -> Collection:
+    """The member's own imported collection named by the form (a LibraryError otherwise)."""
+    pk = request.POST.get("collection", "")
+    collection = None
+    if pk.isascii() and pk.isdigit() and len(pk) < 19:
+        collection = Collection.objects.filter(owner=request.user, pk=int(pk)).first()
+    if collection is None or not collection.source:
+        raise LibraryError("No such imported collection of yours.")
+    return collection
 
 
 @login_required
 def import_page(request):
     if request.method != "POST":
         return _page(request)
+    if request.POST.get("kind") == "forget":
+        try:
+            collection = _imported(request)
+        except LibraryError as e:
+            return _page(request, error=str(e), status=400)
+        ZoteroKey.objects.filter(collection=collection).delete()
+        return _page(request, message=f"The Zotero key of “{collection.name}” is forgotten.")
     try:
         limits.spend(
             limits.Limit("library-import", settings.LIBRARY_IMPORTS_PER_HOUR, 3600),

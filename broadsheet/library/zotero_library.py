@@ -64,6 +64,14 @@ class ZoteroSource:
             )
         return cls(library_type, library_id, api_key, collection)
 
+    @classmethod
+    def from_key(cls, key: str, api_key: str = "") -> ZoteroSource:
+        """The source a collection was imported from (its Collection.source), with a key."""
+        parts = key.split(":")
+        if len(parts) not in (3, 5) or parts[0] != "zotero":
+            raise LibraryError("This collection was not imported from Zotero.")
+        return cls.checked(parts[1], parts[2], api_key, parts[4] if len(parts) == 5 else "")
+
     @property
     def key(self) -> str:
         """What the imported collection remembers (never the API key)."""

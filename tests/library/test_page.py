@@ -41,7 +41,7 @@ def upload(client, name: str, data: bytes):
 def test_the_page_asks_for_a_login_and_says_keys_are_not_stored(client, ada_client):
     assert client.get("/collections/import").status_code == 302
     page = ada_client.get("/collections/import").content.decode()
-    assert "Your API key is used for this import only and is not stored" in page
+    assert "your API key is used for this import only and is not stored" in page
     assert 'enctype="multipart/form-data"' in page and "csrfmiddlewaretoken" in page
 
 
@@ -82,6 +82,19 @@ def test_missing_fields_and_unknown_kinds_are_400(ada_client):
     assert "Give the Zotero user or group id" in response.content.decode()
 
 
+def test_a_file_is_updated_only_by_uploading_it_again(ada_client):
+    upload(ada_client, "mine.bib", BIB)
+    mine = Collection.objects.get(source="file:mine.bib")
+    response = ada_client.post("/collections/import", {"kind": "update", "collection": mine.pk})
+    assert response.status_code == 400
+    assert "A file is imported again by uploading it again." in response.content.decode()
+    other = Collection.objects.create(owner=make_user("bob"), name="x", source="file:x")
+    for pk in (other.pk, "x", "9" * 30):
+        response = ada_client.post("/collections/import", {"kind": "update", "collection": pk})
+        assert response.status_code == 400
+        assert "No such imported collection of yours." in response.content.decode()
+
+
 def test_csrf_and_the_hourly_limit(ada_client, settings):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(get_user_model().objects.get(username="ada"))
@@ -100,7 +113,7 @@ def test_another_broadsheets_public_collection_through_its_api(ada_client, repla
     answer = Client().get(f"/api/v1/collections/{shared.pk}")
     assert answer.status_code == 200
     Collection.objects.filter(pk=shared.pk).delete()  # only the other site has it now
-    replay.script("/api/v1/collections/12", ok(answer.content, "application/json"))
+    replay.script("/api/v1/collections/12", *[ok(answer.content, "application/json")] * 2)
     address = replay.url("/collections/12")
 
     refused = ada_client.post("/collections/import", {"kind": "broadsheet", "url": address})
@@ -114,6 +127,10 @@ def test_another_broadsheets_public_collection_through_its_api(ada_client, repla
     assert mine.name == f"Bob's transformers (127.0.0.1:{replay.port})"
     assert mine.source == f"broadsheet:{replay.url('/api/v1/collections/12')}"
     assert mine.items.count() == 2  # matched by DOI and by arXiv id
+    update = ada_client.post("/collections/import", {"kind": "update", "collection": mine.pk})
+    assert update.status_code == 200
+    assert "<strong>2</strong> matched" in update.content.decode()
+    assert Collection.objects.filter(owner__username="ada").count() == 1
     replay.script("/api/v1/collections/13", Reply(404, b'{"detail": "Collection not found."}'))
     gone = ada_client.post(
         "/collections/import", {"kind": "broadsheet", "url": replay.url("/collections/13")}

@@ -121,3 +121,46 @@ def test_a_library_too_large_for_a_page_is_refused_whole(zotero, known):
     with pytest.raises(LibraryError, match="too large to read while a page waits"):
         import_zotero(make_user("ada"), ZoteroSource.checked("user", "12345"), deadline=0.0)
     assert not Collection.objects.exists()
+
+
+def test_a_kept_key_is_stored_encrypted_and_updates_with_one_click(zotero, known):
+    from django.test import Client, override_settings
+
+    from broadsheet.library.models import ZoteroKey
+    from broadsheet.library.stored_keys import decrypt, encrypt
+
+    base = "/users/12345/collections/QW8ZB2TC"
+    zotero.script(base, *[recorded("zotero_collection.json")] * 2)
+    zotero.script(f"{base}/items/top", *[recorded("zotero_collection_items.json")] * 2)
+    client = Client()
+    client.force_login(make_user("ada"))
+    form = {"kind": "zotero", "library_type": "user", "library_id": "12345", "api_key": KEY,
+            "collection": "QW8ZB2TC", "remember": "on"}  # fmt: skip
+    assert client.post("/collections/import", form).status_code == 200
+    kept = ZoteroKey.objects.get()
+    assert KEY not in kept.encrypted and decrypt(kept.encrypted) == KEY
+    assert "Zotero key kept" in client.get("/collections/import").content.decode()
+
+    collection = kept.collection
+    update = {"kind": "update", "collection": collection.pk}
+    assert client.post("/collections/import", update).status_code == 200
+    asked = [r for r in zotero.requests if r.path.startswith(base)]
+    assert len(asked) == 4 and asked[-1].headers["Authorization"] == f"Bearer {KEY}"
+
+    # A key kept under another secret key (the site's was changed since) cannot be read.
+    with override_settings(SECRET_KEY="the-secret-key-before-a-rotation"):
+        ZoteroKey.objects.update(encrypted=encrypt(KEY))
+    response = client.post("/collections/import", update)
+    assert response.status_code == 400
+    assert "can no longer be read" in response.content.decode()
+
+    forget = {"kind": "forget", "collection": collection.pk}
+    assert client.post("/collections/import", forget).status_code == 200
+    assert not ZoteroKey.objects.exists()
+    # Without "remember", a key given is used once and a kept one forgotten.
+    ZoteroKey.objects.create(collection=collection, encrypted="x")
+    zotero.script(base, recorded("zotero_collection.json"))
+    zotero.script(f"{base}/items/top", recorded("zotero_collection_items.json"))
+    del form["remember"]
+    assert client.post("/collections/import", form).status_code == 200
+    assert not ZoteroKey.objects.exists()
