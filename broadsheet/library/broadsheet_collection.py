@@ -15,15 +15,53 @@ import ipaddress
 import json
 import re
 import socket
+import urllib.error
 import urllib.parse
+import urllib.request
 
 from django.conf import settings
 
-from broadsheet.ingest.http import FetchError, PoliteClient
+from broadsheet.ingest.http import USER_AGENT
 from broadsheet.library.entries import LibraryEntry, LibraryError, ParsedLibrary
 
 _PATH = re.compile(r"(?:/api/v1)?/collections/([0-9]{1,18})/?")
 TIMEOUT = 15.0
+MAX_BODY = 20 * 1024 * 1024  # 500 papers with their abstracts take about 1 MB
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is refused, not followed: it could lead past the address check."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _get(url: str) -> bytes:
+    opener = urllib.request.build_opener(_NoRedirects)
+    request = urllib.request.Request(
+        url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
+    )
+    try:
+        with opener.open(request, timeout=TIMEOUT) as response:
+            body = response.read(MAX_BODY + 1)
+    except urllib.error.HTTPError as e:
+        if e.code in {401, 403, 404}:
+            raise LibraryError(
+                f"{url} has no public collection there (HTTP {e.code}): the collection must "
+                "be public."
+            ) from None
+        if 300 <= e.code < 400:
+            raise LibraryError(
+                f"{url} answered with a redirect (HTTP {e.code}); give the collection's "
+                "address on the site where it is now."
+            ) from None
+        raise LibraryError(f"The other site could not be read (HTTP {e.code}).") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        raise LibraryError(f"The other site could not be reached ({reason}).") from None
+    if len(body) > MAX_BODY:
+        raise LibraryError(f"{url} answered with more than {MAX_BODY:,} bytes.")
+    return body
 
 
 def api_url(address: str) -> str:
@@ -58,16 +96,7 @@ def fetch_collection(address: str, max_entries: int) -> tuple[str, str, ParsedLi
     """(the source key, the collection name to use, the entries)."""
     url = api_url(address)
     _check_host(url)
-    client = PoliteClient(min_interval=0, retries=1, backoff=1.0, timeout=TIMEOUT)
-    try:
-        body = client.get(url)
-    except FetchError as e:
-        if e.status in {401, 403, 404}:
-            raise LibraryError(
-                f"{url} has no public collection there (HTTP {e.status}): the collection "
-                "must be public."
-            ) from None
-        raise LibraryError(f"The other site could not be read ({e}).") from None
+    body = _get(url)
     try:
         data = json.loads(body)
         papers = data["papers"]

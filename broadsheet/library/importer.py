@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from broadsheet.library.entries import LibraryError, ParsedLibrary
 from broadsheet.library.matching import match
-from broadsheet.papers.collections import CollectionError, clean_name
+from broadsheet.papers.collections import MAX_PER_MEMBER, CollectionError, clean_name
 from broadsheet.papers.models import Collection, CollectionItem
 
 PROBLEMS_SHOWN = 20  # unreadable records listed in a report; the rest are counted
@@ -112,6 +112,12 @@ def import_library(
         raise LibraryError(
             f"The library has {len(entries)} entries; at most {settings.LIBRARY_MAX_ENTRIES} "
             "are imported at once. Export a collection of it instead."
+        )
+    mine = Collection.objects.owned_by(user)
+    if not mine.filter(source=source).exists() and mine.count() >= MAX_PER_MEMBER:
+        raise LibraryError(
+            f"You have {MAX_PER_MEMBER} collections, the most a member may: delete one to "
+            "import another library."
         )
     fetch_max = settings.LIBRARY_FETCH_MAX if fetch_max is None else fetch_max
     found = match(entries, fetch_max, deadline)

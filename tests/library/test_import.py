@@ -198,3 +198,17 @@ def test_titles_with_acronym_plurals_are_matched(db):
     report = import_file(make_user("ada"), "refs.bib", bib, fetch_max=0)
     assert report.not_found == []
     assert set(report.collection.items.values_list("paper_id", flat=True)) == {gelu.pk, lstm.pk}
+
+
+def test_a_member_at_the_collection_limit_imports_only_into_existing_ones(papers):
+    from broadsheet.papers.collections import MAX_PER_MEMBER
+
+    ada = make_user("ada")
+    bib = b"@misc{a, title={Attention}, eprint={1706.03762}}"
+    import_file(ada, "refs.bib", bib, fetch_max=0)
+    Collection.objects.bulk_create(
+        Collection(owner=ada, name=f"list {i}") for i in range(MAX_PER_MEMBER - 1)
+    )
+    with pytest.raises(LibraryError, match=f"You have {MAX_PER_MEMBER} collections"):
+        import_file(ada, "other.bib", bib, fetch_max=0)
+    assert import_file(ada, "refs.bib", bib, fetch_max=0).collection.source == "file:refs.bib"

@@ -137,6 +137,14 @@ def test_another_broadsheets_public_collection_through_its_api(ada_client, repla
     )
     assert gone.status_code == 400
     assert "has no public collection there (HTTP 404)" in gone.content.decode()
+    # A redirect is not followed: it could lead past the address check.
+    moved = {"Location": replay.url("/api/v1/collections/12")}
+    replay.script("/api/v1/collections/14", Reply(302, b"", moved))
+    redirected = ada_client.post(
+        "/collections/import", {"kind": "broadsheet", "url": replay.url("/collections/14")}
+    )
+    assert redirected.status_code == 400
+    assert "answered with a redirect (HTTP 302)" in redirected.content.decode()
 
 
 def test_the_command_imports_for_a_member_and_names_errors(ada_client, tmp_path):
