@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "broadsheet.ops",
     "broadsheet.digests",
     "broadsheet.channels",
+    "broadsheet.library",
     "ninja",  # only for its static files: the API docs page then loads no CDN script
     "django.contrib.admin",
     "django.contrib.auth",
@@ -319,6 +320,19 @@ try:
     assert len(INGEST_AT) == 2 and 0 <= INGEST_AT[0] < 24 and 0 <= INGEST_AT[1] < 60
 except (ValueError, AssertionError):
     raise SettingError(f"BROADSHEET_INGEST_AT={_ingest_at!r}: expected HH:MM") from None
+
+# Library import (broadsheet.library): the largest file accepted, entries per import, arXiv
+# papers fetched per import, imports per member per hour, the Zotero API, and whether another
+# Broadsheet's collection may be read from a non-public address.
+LIBRARY_MAX_BYTES = envint("BROADSHEET_LIBRARY_MAX_BYTES", 5_000_000, minimum=1)
+LIBRARY_MAX_ENTRIES = envint("BROADSHEET_LIBRARY_MAX_ENTRIES", 5000, minimum=1)
+LIBRARY_FETCH_MAX = envint("BROADSHEET_LIBRARY_FETCH_MAX", 200, minimum=0)
+LIBRARY_IMPORTS_PER_HOUR = envint("BROADSHEET_LIBRARY_IMPORTS_PER_HOUR", 10, minimum=1)
+ZOTERO_API_URL = env("BROADSHEET_ZOTERO_API_URL", "https://api.zotero.org").rstrip("/")
+LIBRARY_PRIVATE_HOSTS = envbool("BROADSHEET_LIBRARY_PRIVATE_HOSTS", False)
+# Seconds an import from the page may spend looking up titles and fetching from Zotero and
+# arXiv (the command has no limit); under BROADSHEET_TIMEOUT, when gunicorn kills a request.
+LIBRARY_PAGE_SECONDS = envint("BROADSHEET_LIBRARY_PAGE_SECONDS", 20, minimum=1)
 
 # Thumbnails and GitHub stars, kept up to date by `broadsheet worker` (0 per run: none).
 THUMBNAILS_PER_RUN = envint("BROADSHEET_THUMBNAILS_PER_RUN", 20, minimum=0)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("submit", submit_views.submit_page, name="submit"),
     path("thumbnails/<int:paper_id>.webp", thumbnail_views.thumbnail, name="thumbnail"),
     path("", include("broadsheet.front.personal_urls")),
+    path("", include("broadsheet.library.urls")),
     path("", include("broadsheet.api.urls")),
     path("feeds/", include("broadsheet.front.feeds")),
     # Paper ids may hold a slash (old-style arXiv ids such as hep-th/9901001).

@@ -319,13 +319,23 @@ class Collection(models.Model):
     papers = models.ManyToManyField(Paper, through="CollectionItem", related_name="collections")
     created = models.DateTimeField(default=timezone.now)
     modified = models.DateTimeField(auto_now=True)
+    # Set on a collection imported from a library (broadsheet.library): what it was imported
+    # from ("file:refs.bib", "zotero:user:123", ...), so that importing the same library again
+    # updates this collection, even renamed, rather than making another. Empty: made by hand.
+    source = models.CharField(max_length=500, blank=True, default="")
+    imported_at = models.DateTimeField(null=True, blank=True)
 
     objects = CollectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "name"], name="unique_collection_name")
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_collection_name"),
+            models.UniqueConstraint(
+                fields=["owner", "source"],
+                condition=~models.Q(source=""),
+                name="one_collection_per_library",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Personal picks: papers like the ones a member upvoted or collected.
+"""Personal picks: papers like the ones a member upvoted or collected (imported libraries
+included: liked_ids).
 
     picks_for(user, *, limit=10, exclude_ids=(), since=None) -> list[Pick]
 
@@ -56,19 +57,38 @@ class Pick:
     because: Paper  # the liked paper this one is most similar to
 
 
-def liked_ids(user) -> list[int]:
-    """Papers the member upvoted or collected, the most recent first."""
-    upvoted = Upvote.objects.filter(user=user, paper__hidden=False).values_list(
-        "paper_id", "created"
-    )
-    collected = CollectionItem.objects.filter(
-        collection__owner=user, paper__hidden=False
-    ).values_list("paper_id", "added")
+def _newest_first(rows) -> list[int]:
     latest: dict[int, dt.datetime] = {}
-    for pid, when in [*upvoted, *collected]:
+    for pid, when in rows:
         if pid not in latest or when > latest[pid]:
             latest[pid] = when
     return sorted(latest, key=lambda pid: latest[pid], reverse=True)
+
+
+def liked_ids(user) -> list[int]:
+    """Papers the member upvoted or collected, the most recent first.
+
+    Papers of an imported library (a collection with a source, broadsheet.library) count too,
+    but never crowd out the member's own votes and saves: the two lists are interleaved, so
+    when both are long each has half of the first LIKES_MAX (a library of thousands, imported
+    after a year of votes, would otherwise be all the model sees)."""
+    upvoted = Upvote.objects.filter(user=user, paper__hidden=False).values_list(
+        "paper_id", "created"
+    )
+    items = CollectionItem.objects.filter(collection__owner=user, paper__hidden=False)
+    saved = items.filter(collection__source="").values_list("paper_id", "added")
+    own = _newest_first([*upvoted, *saved])
+    mine = set(own)
+    library = [
+        pid
+        for pid in _newest_first(
+            items.exclude(collection__source="").values_list("paper_id", "added")
+        )
+        if pid not in mine
+    ]
+    mixed = [pid for pair in zip(own, library, strict=False) for pid in pair]
+    shorter = min(len(own), len(library))
+    return mixed + own[shorter:] + library[shorter:]
 
 
 def dismissed_ids(user) -> set[int]:

@@ -47,6 +47,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "for-you": ("/for-you", "member"),
     "collections": ("/collections", "member"),
     "collection": ("/collections/{collection}", "member"),
+    "library-import": ("/collections/import", "member"),
     "profile": ("/u/mod", "visitor"),
     "login": ("/accounts/login/", "visitor"),
     "signup": ("/accounts/signup/", "visitor"),

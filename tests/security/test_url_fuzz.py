@@ -173,6 +173,7 @@ def outside(settings, outside_server):
     settings.ARXIV_API_URL = f"{outside_server}/api/query"
     settings.ARXIV_OAI_URL = f"{outside_server}/oai"
     settings.HF_ENDPOINT = outside_server
+    settings.ZOTERO_API_URL = outside_server
 
 
 @pytest.fixture
