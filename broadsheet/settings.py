@@ -19,6 +19,9 @@ from broadsheet.ops.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env("BROADSHEET_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+# Model files made on this machine from the installed packages (the int8 query model): sites
+# of one installation may share the folder, since its file names name every version used.
+MODEL_DIR = Path(env("BROADSHEET_MODEL_DIR", str(DATA_DIR / "models"))).resolve()
 
 DEBUG = envbool("BROADSHEET_DEBUG", False)
 

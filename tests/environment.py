@@ -24,6 +24,11 @@ _made_data_dir = ""
 if not os.environ.get("BROADSHEET_DATA_DIR"):
     _made_data_dir = tempfile.mkdtemp(prefix="broadsheet-test-")
     os.environ["BROADSHEET_DATA_DIR"] = _made_data_dir
+# The int8 query model is made once (about 5 s) and shared by every data directory the tests
+# make, their child processes' included (./test shares one between its two runs).
+os.environ.setdefault(
+    "BROADSHEET_MODEL_DIR", os.path.join(os.environ["BROADSHEET_DATA_DIR"], "models")
+)
 # Under pytest-xdist each worker process has a data directory (and so a SQLite test database
 # and search indexes) of its own inside the run's.
 if worker := os.environ.get("PYTEST_XDIST_WORKER"):

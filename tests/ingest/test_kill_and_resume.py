@@ -79,6 +79,7 @@ def base_env(data_dir: Path) -> dict[str, str]:
         BROADSHEET_SECRET_KEY="test-only",
         BROADSHEET_DATA_DIR=str(data_dir),
         BROADSHEET_LOG_LEVEL="WARNING",
+        BROADSHEET_MODEL_DIR=os.environ["BROADSHEET_MODEL_DIR"],  # made once for the run
         # The settings the tests run with (pytest-django exports them).
         DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "broadsheet.settings"),
     )

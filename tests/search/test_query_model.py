@@ -1,4 +1,4 @@
-"""The query model: an int8 copy of the packaged model, made once per data directory."""
+"""The query model: an int8 copy of the packaged model, made once per model directory."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_a_data_directory_where_it_cannot_be_made_searches_with_the_packaged_mod
     settings, tmp_path, caplog
 ):
     (tmp_path / "models").write_text("not a directory")
-    settings.DATA_DIR = tmp_path
+    settings.MODEL_DIR = tmp_path / "models"
     with caplog.at_level(logging.WARNING, logger="broadsheet.search"):
         assert query_model.path() == query_model.packaged()
     assert "could not make" in caplog.text and "using the packaged model" in caplog.text
