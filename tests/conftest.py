@@ -120,9 +120,9 @@ def db_vendor(db) -> str:
 
 @pytest.fixture
 def member(db):
-    from django.contrib.auth import get_user_model
+    from factories import PASSWORD, make_user
 
-    return get_user_model().objects.create_user("ada", "ada@example.org", "correct-horse-battery")
+    return make_user("ada", email="ada@example.org", password=PASSWORD)
 
 
 @pytest.fixture

@@ -7,10 +7,12 @@ a sensible, unique default.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -20,6 +22,13 @@ PASSWORD = "correct-horse-battery"
 _serial = itertools.count(1)
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """The site's hash of `password` (argon2, deliberately slow), made once per run: members
+    made with a password share it, and logging in still checks it as the site does."""
+    return make_password(password)
+
+
 def make_user(
     username: str | None = None,
     *,
@@ -27,11 +36,14 @@ def make_user(
     password: str | None = None,
     **fields,
 ):
-    """A member. Without `password` it has none (tests log in with force_login), which also
-    skips argon2's deliberately slow hashing."""
+    """A member. Without `password` it has none (tests log in with force_login)."""
     username = username or f"member{next(_serial)}"
     email = email if email is not None else f"{username}@example.org"
-    return get_user_model().objects.create_user(username, email, password, **fields)
+    user = get_user_model().objects.create_user(username, email, None, **fields)
+    if password is not None:
+        user.password = password_hash(password)
+        user.save(update_fields=["password"])
+    return user
 
 
 def make_paper(

@@ -7,8 +7,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
+from factories import PASSWORD, make_user
 
 from broadsheet.ingest.http import FetchError
 from broadsheet.ingest.records import PaperRecord
@@ -53,7 +53,7 @@ def never(arxiv_id):
 
 @pytest.fixture
 def ada(db):
-    return get_user_model().objects.create_user("ada", "ada@example.org", "correct-horse-battery")
+    return make_user("ada", password=PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_arxiv_unreachable_is_refused_and_nothing_is_half_created(ada):
 
 def test_already_listed_paper_points_to_the_existing_listing(ada):
     first = submit(ada, "2611.04321", now=NOW, fetch=record)
-    other = get_user_model().objects.create_user("bob", "bob@example.org", "correct-horse-battery")
+    other = make_user("bob", password=PASSWORD)
     with pytest.raises(SubmitError, match="already listed") as refused:
         submit(other, "https://arxiv.org/abs/2611.04321v2", now=NOW, fetch=never)
     assert refused.value.listing == first

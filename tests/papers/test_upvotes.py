@@ -9,8 +9,8 @@ from functools import partial
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.db import connection
+from factories import make_user
 
 from broadsheet.papers.models import Paper, Upvote
 from broadsheet.papers.votes import RateLimited, add_upvote, remove_upvote, toggle_upvote
@@ -30,9 +30,7 @@ def paper(db) -> Paper:
 
 @pytest.fixture
 def grace(db):
-    return get_user_model().objects.create_user(
-        "grace", "grace@example.org", "another-horse-battery"
-    )
+    return make_user("grace", password="another-horse-battery")
 
 
 def assert_count_in_step(paper: Paper, expected: int) -> None:
