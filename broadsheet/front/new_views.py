@@ -30,11 +30,9 @@ from broadsheet.papers import arrivals
 from broadsheet.papers.models import Paper, Upvote
 from broadsheet.papers.periods import parse_day
 from broadsheet.papers.shown import record_shown, seen_ids
-from broadsheet.search.recommend import dismissed_ids, profile_of, rank
+from broadsheet.search.recommend import arrivals_ranked
 
 PAGE_SIZE = 50  # cards per page
-# A day's arrivals ranked at most (a big category set announces a few hundred a day).
-RANKED_MAX = 2000
 
 
 def new_latest(request):
@@ -55,29 +53,10 @@ def _nav_link(day: dt.date | None, keep: str) -> dict | None:
     return {"url": f"{url}?{keep}" if keep else url, "label": day.strftime("%b %-d")}
 
 
-def day_order(user, day: dt.date, paper_filter) -> tuple[list[int], dict[int, int], bool]:
-    """The ids of the day's arrivals the filter lets through, in the member's order (or by
-    recency), the liked paper each ranked one is most like, and whether the member's model
-    ranked them. Papers the member is not interested in are left out."""
-    ids = list(
-        paper_filter.apply(arrivals.arrived_on(day)).values_list("pk", flat=True)[:RANKED_MAX]
-    )
-    profile = profile_of(user)
-    if profile is None:
-        if user is not None and user.is_authenticated:
-            dismissed = set(dismissed_ids(user))
-            ids = [i for i in ids if i not in dismissed]
-        return ids, {}, False
-    dismissed = set(profile.dismissed)
-    ranked = rank(profile, [i for i in ids if i not in dismissed])
-    because = {r.paper_id: r.because_id for r in ranked if r.because_id is not None}
-    return [r.paper_id for r in ranked], because, True
-
-
 def new_page(request, day: dt.date):
     user = request.user
     chosen = chosen_filter(request)
-    order, because, ranked = day_order(user, day, chosen.filter)
+    order, because, ranked = arrivals_ranked(user, day, chosen.filter)
     page = Paginator(order, PAGE_SIZE).get_page(request.GET.get("page"))
     page_ids = list(page.object_list)
     wanted = [*page_ids, *{because[i] for i in page_ids if i in because}]

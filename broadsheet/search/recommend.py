@@ -54,6 +54,8 @@ MIN_SIMILARITY = 0.2  # MiniLM puts unrelated abstracts at about 0.0-0.2
 SIMILARITY_WEIGHT = 0.3  # measured with bench/recommend.py (bench/README.md)
 MODEL_WEIGHT = 1.0 - SIMILARITY_WEIGHT
 DISMISSED_MAX = 50  # the member's most recent "not interested" papers used as negatives
+# A day's arrivals ranked at most (a big set of categories announces a few hundred a day).
+ARRIVALS_MAX = 2000
 DISMISSED_WEIGHT = 1.0  # per unit of cosine (above MIN_SIMILARITY) to a dismissed paper
 
 
@@ -295,3 +297,26 @@ def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick
         for i, pid in zip(order, chosen, strict=True)
         if pid in papers and because[pid] in papers
     ]
+
+
+def arrivals_ranked(user, day, paper_filter=None) -> tuple[list[int], dict[int, int], bool]:
+    """The New view's order of `day`'s arrivals (broadsheet.papers.arrivals) for a member
+    (or None): the ids the filter lets through, ranked by the member's model when they have
+    history, else the most recently submitted first; the liked paper each ranked one is most
+    like; and whether the model ranked them. Papers the member dismissed are left out."""
+    from broadsheet.papers.arrivals import arrived_on
+
+    papers = arrived_on(day)
+    if paper_filter:
+        papers = paper_filter.apply(papers)
+    ids = list(papers.values_list("pk", flat=True)[:ARRIVALS_MAX])
+    profile = profile_of(user)
+    if profile is None:
+        if user is not None and getattr(user, "is_authenticated", False):
+            dismissed = set(dismissed_ids(user))
+            ids = [i for i in ids if i not in dismissed]
+        return ids, {}, False
+    dismissed = set(profile.dismissed)
+    ranked = rank(profile, [i for i in ids if i not in dismissed])
+    because = {r.paper_id: r.because_id for r in ranked if r.because_id is not None}
+    return [r.paper_id for r in ranked], because, True
