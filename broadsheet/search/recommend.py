@@ -19,10 +19,10 @@ DISMISSED_WEIGHT times its cosine to the closest of them above MIN_SIMILARITY, s
 topic sinks while unrelated papers keep their place.
 Candidates are the nearest neighbours of each liked paper (the vector index: faiss or
 pgvector HNSW) plus, when `since` is given, every paper listed since then, scored exactly.
-`rank(user, ids)` orders given papers (a day of arrivals: the New view) by the same score.
-Never returned by picks_for: papers the member upvoted, collected or dismissed ("not interested"), ids in
-`exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every like. A member with
-no likes (or whose likes have no vectors yet) gets [].
+`rank(profile, ids)` orders given papers (a day of arrivals: the New view) by the same score.
+Never returned by picks_for: papers the member upvoted, collected or dismissed ("not
+interested"), ids in `exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every
+like. A member with no likes (or whose likes have no vectors yet) gets [].
 """
 
 from __future__ import annotations

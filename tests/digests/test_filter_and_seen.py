@@ -25,7 +25,9 @@ def test_the_filter_narrows_the_digest_and_sent_papers_count_as_shown(smtp, db):
     make_subscriber(grace.email, user=grace, paper_filter="cat=q-bio")
     make_subscriber("other@example.org")
     assert send_digests().sent == 2
-    by_address = {m.rcpt_tos[0]: m.message.get_body(("plain",)).get_content() for m in smtp.messages}
+    by_address = {
+        m.rcpt_tos[0]: m.message.get_body(("plain",)).get_content() for m in smtp.messages
+    }
     assert "Diffusion for proteins" in by_address[grace.email]
     assert "Diffusion for text" not in by_address[grace.email]
     assert "Diffusion for text" in by_address["other@example.org"]

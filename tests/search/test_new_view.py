@@ -62,7 +62,9 @@ def test_visitors_see_recency_and_members_their_ranking_with_the_reason(arrivals
         ids = card_ids(html)
         newest_first = Paper.objects.filter(arrived_on=DAY, categories__icontains='"cs.LG"')
         assert ids == list(newest_first.order_by("-published_at").values_list("pk", flat=True))
-        assert len(ids) == 33 and arrivals["Causal Inference by String Diagram Surgery"].pk not in ids
+        assert (
+            len(ids) == 33 and arrivals["Causal Inference by String Diagram Surgery"].pk not in ids
+        )
         assert "the most recently submitted first" in html and "Because you liked" not in html
 
         ada, client = member()

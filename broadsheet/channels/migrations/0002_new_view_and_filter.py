@@ -13,21 +13,28 @@ def new_to_foryou(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0001_channels_and_runs'),
+        ("channels", "0001_channels_and_runs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='paper_filter',
-            field=models.CharField(blank=True, default='', max_length=2000),
+            model_name="channel",
+            name="paper_filter",
+            field=models.CharField(blank=True, default="", max_length=2000),
         ),
         migrations.AlterField(
-            model_name='channel',
-            name='content',
-            field=models.CharField(choices=[('top', "The day's top papers of the community feed"), ('search', 'New papers for a saved search'), ('new', 'The top of your New view (new arXiv papers ranked for you)')], default='top', max_length=8),
+            model_name="channel",
+            name="content",
+            field=models.CharField(
+                choices=[
+                    ("top", "The day's top papers of the community feed"),
+                    ("search", "New papers for a saved search"),
+                    ("new", "The top of your New view (new arXiv papers ranked for you)"),
+                ],
+                default="top",
+                max_length=8,
+            ),
         ),
         migrations.RunPython(foryou_to_new, new_to_foryou),
     ]

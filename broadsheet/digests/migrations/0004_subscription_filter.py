@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('digests', '0003_manage_link_notice'),
+        ("digests", "0003_manage_link_notice"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='subscription',
-            name='paper_filter',
-            field=models.CharField(blank=True, default='', max_length=2000),
+            model_name="subscription",
+            name="paper_filter",
+            field=models.CharField(blank=True, default="", max_length=2000),
         ),
     ]

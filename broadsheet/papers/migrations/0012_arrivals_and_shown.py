@@ -7,29 +7,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('papers', '0011_collection_library_source'),
+        ("papers", "0011_collection_library_source"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='paper',
-            name='arrived_on',
+            model_name="paper",
+            name="arrived_on",
             field=models.DateField(blank=True, db_index=True, null=True),
         ),
         migrations.CreateModel(
-            name='Shown',
+            name="Shown",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_shown', models.DateTimeField(default=django.utils.timezone.now)),
-                ('via', models.CharField(choices=[('new', 'New view'), ('digest', 'Digest')], default='new', max_length=8)),
-                ('paper', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='papers.paper')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shown_papers', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_shown", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[("new", "New view"), ("digest", "Digest")],
+                        default="new",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="papers.paper",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shown_papers",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'paper'), name='one_shown_per_member')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "paper"), name="one_shown_per_member")
+                ],
             },
         ),
     ]
