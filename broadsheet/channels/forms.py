@@ -9,6 +9,7 @@ from broadsheet.channels import vault
 from broadsheet.channels.deliver import check_url
 from broadsheet.channels.models import TOP_N_MAX, Channel
 from broadsheet.digests.models import SavedSearch
+from broadsheet.papers.filters import FilterError, normalised_text
 
 CHANNELS_PER_OWNER = 10  # a member's channels (and the site's), at most
 
@@ -29,14 +30,22 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["name", "url", "content", "saved_search", "top_n", "send_at", "enabled"]
+        fields = [
+            "name", "url", "content", "saved_search", "paper_filter", "top_n", "send_at",
+            "enabled",
+        ]  # fmt: skip
         labels = {
+            "paper_filter": "Filter",
             "content": "What goes there",
             "top_n": "Papers per message",
             "send_at": "Every day at",
             "enabled": "Send",
         }
-        help_texts = {"top_n": f"1 to {TOP_N_MAX}"}
+        help_texts = {
+            "top_n": f"1 to {TOP_N_MAX}",
+            "paper_filter": "Optional: a filtered page's address, or its parameters, e.g. "
+            "cat=cs.CL&code=1&include=diffusion&exclude=survey",
+        }
         widgets = {
             "send_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "content": forms.RadioSelect,
@@ -67,6 +76,12 @@ class ChannelForm(forms.ModelForm):
         if url and (problem := check_url(url)):
             raise forms.ValidationError(problem)
         return url
+
+    def clean_paper_filter(self) -> str:
+        try:
+            return normalised_text(self.cleaned_data.get("paper_filter", ""))
+        except FilterError as e:
+            raise forms.ValidationError(str(e)) from None
 
     def clean(self):
         data = super().clean()

@@ -27,7 +27,7 @@ class Channel(models.Model):
     class Content(models.TextChoices):
         TOP = "top", "The day's top papers of the community feed"
         SEARCH = "search", "New papers for a saved search"
-        FOR_YOU = "foryou", "Your For you picks"
+        NEW = "new", "The top of your New view (new arXiv papers ranked for you)"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -44,6 +44,9 @@ class Channel(models.Model):
     saved_search = models.ForeignKey(
         SavedSearch, null=True, blank=True, on_delete=models.CASCADE, related_name="channels"
     )
+    # A reader's filter (broadsheet/papers/filters.py, PaperFilter.to_string()) applied to
+    # whatever the channel sends; empty: none.
+    paper_filter = models.CharField(max_length=2000, blank=True, default="")
     top_n = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(TOP_N_MAX)]
     )

@@ -16,6 +16,7 @@ from django.db.models import Max
 
 from broadsheet.digests.models import DigestRun, SavedSearch, Subscription
 from broadsheet.digests.periods import Period
+from broadsheet.papers.filters import FilterError, PaperFilter
 from broadsheet.papers.models import Listing, Paper
 
 log = logging.getLogger("broadsheet.digests")
@@ -53,6 +54,30 @@ class Digest:
     @property
     def count(self) -> int:
         return len(self.trending) + sum(len(s.papers) for s in self.searches) + len(self.picks)
+
+    @property
+    def paper_ids(self) -> list[int]:
+        """Every paper the digest shows."""
+        ids = [p.pk for p in self.trending] + [p.pk for s in self.searches for p in s.papers]
+        return ids + [pick.paper.pk for pick in self.picks]
+
+
+def subscription_filter(subscription: Subscription) -> PaperFilter:
+    """The subscriber's filter; one stored under older rules is ignored (logged)."""
+    try:
+        return PaperFilter.from_string(subscription.paper_filter)
+    except FilterError as e:
+        log.warning("subscription %s: its filter is ignored (%s)", subscription.pk, e)
+        return PaperFilter()
+
+
+def let_through(wanted: PaperFilter, papers: list) -> list:
+    """`papers` (or items with a `.paper`), in order, less those the filter leaves out."""
+    if not wanted or not papers:
+        return papers
+    ids = [getattr(p, "paper", p).pk for p in papers]
+    kept = set(wanted.apply(Paper.objects.filter(pk__in=ids)).values_list("pk", flat=True))
+    return [p for p in papers if getattr(p, "paper", p).pk in kept]
 
 
 def key_of(saved: SavedSearch) -> SearchKey:
@@ -144,25 +169,32 @@ class Composer:
     ) -> Digest:
         since = self.since(subscription, period, last)
         digest = Digest(subscription, period, since)
+        wanted = subscription_filter(subscription)
         seen: set[int] = set()
         if subscription.top_n:
             listings = [lst for lst in self.trending_pool() if lst.submitted_at > since]
+            listings = let_through(wanted, listings)
             digest.trending = [lst.paper for lst in listings[: subscription.top_n]]
             seen.update(p.pk for p in digest.trending)
         if subscription.include_saved_searches:
             if saved_searches is None:
                 saved_searches = list(subscription.saved_searches.all())
             for saved in saved_searches:
-                papers = self.new_hits(saved, since)
+                papers = let_through(wanted, self.new_hits(saved, since, limit=SEARCH_DEPTH))
+                papers = papers[:SEARCH_ITEMS]
                 digest.searches.append(SearchSection(saved, papers))
                 seen.update(p.pk for p in papers)
         if subscription.include_picks and subscription.user_id is not None:
             from broadsheet.search.recommend import picks_for
 
             try:
-                digest.picks = picks_for(
-                    subscription.user, limit=PICKS, exclude_ids=seen, since=since
+                picks = picks_for(
+                    subscription.user,
+                    limit=PICKS * 4 if wanted else PICKS,
+                    exclude_ids=seen,
+                    since=since,
                 )
+                digest.picks = let_through(wanted, picks)[:PICKS]
             except Exception:
                 log.exception("picks for %s failed; digest sent without them", subscription.pk)
         return digest

@@ -1,6 +1,7 @@
 from django import forms
 
 from broadsheet.digests.models import Subscription
+from broadsheet.papers.filters import FilterError, normalised_text
 
 WEEKDAYS = [
     (str(i), name)
@@ -33,17 +34,31 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ["frequency", "weekdays", "top_n", "include_saved_searches", "include_picks"]
+        fields = [
+            "frequency", "weekdays", "top_n", "include_saved_searches", "include_picks",
+            "paper_filter",
+        ]  # fmt: skip
         labels = {
+            "paper_filter": "Filter",
             "include_saved_searches": "New papers for my saved searches",
             "include_picks": "Personal picks (papers like the ones I upvoted)",
         }
         widgets = {"frequency": forms.RadioSelect}
+        help_texts = {
+            "paper_filter": "Optional, for every part of the digest: a filtered page's "
+            "address, or its parameters, e.g. cat=cs.CL&code=1&include=diffusion&exclude=survey"
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["weekdays"] = list(self.instance.weekdays)
+
+    def clean_paper_filter(self) -> str:
+        try:
+            return normalised_text(self.cleaned_data.get("paper_filter", ""))
+        except FilterError as e:
+            raise forms.ValidationError(str(e)) from None
 
     def clean_weekdays(self) -> str:
         days = "".join(sorted(set(self.cleaned_data.get("weekdays") or [])))

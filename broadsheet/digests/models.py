@@ -46,6 +46,9 @@ class Subscription(models.Model):
     )
     include_saved_searches = models.BooleanField(default=True)
     include_picks = models.BooleanField(default=True)
+    # A reader's filter (broadsheet/papers/filters.py, PaperFilter.to_string()) applied to
+    # every part of the digest; empty: none.
+    paper_filter = models.CharField(max_length=2000, blank=True, default="")
     active = models.BooleanField(
         default=True, help_text="False once unsubscribed (kept so tokens say so)"
     )

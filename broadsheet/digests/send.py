@@ -45,6 +45,8 @@ from broadsheet.digests.models import DigestRun, Subscription
 from broadsheet.digests.periods import DAILY, Period, current_periods, parse_period
 from broadsheet.digests.postman import SKIPPED, BackendUnavailable, Postman, letter
 from broadsheet.lib.progress import progress_bar
+from broadsheet.papers.models import Shown
+from broadsheet.papers.shown import record_shown
 
 log = logging.getLogger("broadsheet.digests")
 BATCH = 500
@@ -129,6 +131,9 @@ class Sender:
     def __init__(self, counts: Counts) -> None:
         self.counts = counts
         self.me = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Run id -> (member, papers) of digests handed to the postman: once sent, the New
+        # view marks those papers seen (papers/shown.py).
+        self.shown: dict[int, tuple[int, list[int]]] = {}
 
     # Claims ------------------------------------------------------------------------------
 
@@ -163,6 +168,10 @@ class Sender:
                 status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error=""
             )
             self.counts.sent += len(accepted)
+            for run_id in accepted:
+                if run_id in self.shown:
+                    user_id, paper_ids = self.shown.pop(run_id)
+                    record_shown(user_id, paper_ids, via=Shown.Via.DIGEST)
         for run, error in results:
             if error is not None and error is not SKIPPED:  # SKIPPED: released at the end
                 self.failed(run, error)
@@ -338,6 +347,8 @@ def _send_batch(
                     counts.empty += 1
                     continue
                 item = letter(run, renderer.email(digest))
+                if sub.user_id is not None:
+                    sender.shown[run.id] = (sub.user_id, digest.paper_ids)
         except Exception as e:  # this digest only: record it on its row, go on with the others
             sender.broken(run, e)
             continue

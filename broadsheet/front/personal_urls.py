@@ -1,9 +1,10 @@
-"""URLs of the personal pages: collections and /for-you."""
+"""URLs of the personal pages: collections, /for-you and /new."""
 
 from django.urls import path, re_path
 
 from broadsheet.front import collection_views as collections
 from broadsheet.front import for_you_views as for_you
+from broadsheet.front import new_views
 
 urlpatterns = [
     path("collections", collections.my_collections, name="collections"),
@@ -24,4 +25,7 @@ urlpatterns = [
     ),
     path("for-you", for_you.for_you, name="for-you"),
     path("for-you/not-interested", for_you.not_interested, name="not-interested"),
+    path("new", new_views.new_latest, name="new"),
+    path("new/list", new_views.list_paper, name="new-list"),
+    re_path(r"^new/(?P<date>[^/]+)$", new_views.new_on, name="new-day"),
 ]

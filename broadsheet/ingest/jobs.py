@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from broadsheet.ingest import arxiv_api, arxiv_oai, hf_daily
 from broadsheet.ingest.http import PoliteClient
@@ -15,6 +16,7 @@ from broadsheet.ingest.models import HarvestState
 from broadsheet.ingest.records import PaperRecord
 from broadsheet.ingest.upsert import Counts, Upserter
 from broadsheet.lib.progress import progress_bar
+from broadsheet.papers.arrivals import mark_arrived
 
 log = logging.getLogger("broadsheet.ingest")
 
@@ -34,6 +36,7 @@ def ingest_arxiv(
     """Search results, newest first, until `since`, `max_results`, or N pages with nothing new."""
     client = client or arxiv_client()
     upserter = Upserter()
+    today = timezone.localdate()  # the arrival day of what this run brings (papers/arrivals.py)
     idle = 0
     with progress_bar(f"arxiv {query}", total=max_results) as bar:
         for page in arxiv_api.search_pages(client, query, page_size, max_results):
@@ -51,6 +54,7 @@ def ingest_arxiv(
                 records = kept
             before = upserter.counts.new + upserter.counts.updated
             upserter.run(records, progress=bar)
+            mark_arrived(records, today)
             idle = idle + 1 if upserter.counts.new + upserter.counts.updated == before else 0
             if reached_since:
                 break
@@ -74,11 +78,13 @@ def ingest_oai(
     else:
         state.started_from = from_date or state.last_datestamp
     upserter = Upserter()
+    today = timezone.localdate()
     newest = state.last_datestamp
     with progress_bar(f"oai {set_spec}") as bar:
         for page in oai_pages(client, set_spec, state.started_from, token):
             with transaction.atomic():
                 upserter.run(page.records, progress=bar)
+                mark_arrived(page.records, today)
                 if page.newest:
                     newest = max(newest or page.newest, page.newest)
                 state.resumption_token = page.token

@@ -197,3 +197,18 @@ class PaperFilter:
             return queryset.filter(**{f"{id_field}__in": sorted(keep)})
         # Excluding alone: the few papers left out make the shorter list.
         return queryset.exclude(**{f"{id_field}__in": sorted(set(ids) - keep)})
+
+
+def normalised_text(text: str) -> str:
+    """A filter typed in a form (a filtered page's URL parameters, or its whole address),
+    as stored: PaperFilter.to_string() of what it says. FilterError when it cannot be read."""
+    text = (text or "").strip()
+    if "?" in text:
+        text = text.split("?", 1)[1]
+    query = QueryDict(text)
+    unknown = sorted(set(query) - set(KEYS))
+    if unknown:
+        raise FilterError(
+            f"Unknown filter parameter {unknown[0][:40]!r}: use cat, code, include and exclude."
+        )
+    return PaperFilter.from_query(query).to_string()

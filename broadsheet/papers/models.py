@@ -54,6 +54,10 @@ class Paper(models.Model):
     # A few key phrases from the title and abstract, computed offline (`broadsheet keywords`);
     # null until computed, so the job finds the papers still to do.
     ai_keywords = models.JSONField(null=True, blank=True)
+    # The site day (its time zone) the arXiv ingest of the site's categories first stored this
+    # paper, a new submission then: the day of the "New" view it belongs to (papers/arrivals.py).
+    # Empty for papers from anywhere else, and for old papers an ingest fills in.
+    arrived_on = models.DateField(null=True, blank=True, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
@@ -378,6 +382,30 @@ class Dismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is not interested in {self.paper_id}"
+
+
+class Shown(models.Model):
+    """A paper a member was shown in their New view or sent in their digest, first when: the
+    New view marks it "seen" on a later day (papers/shown.py)."""
+
+    class Via(models.TextChoices):
+        NEW = "new", "New view"
+        DIGEST = "digest", "Digest"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shown_papers"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    first_shown = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.NEW)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="one_shown_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id} shown to {self.user} ({self.via})"
 
 
 class ContentVersion(models.Model):

@@ -12,12 +12,17 @@ Two signals over the stored MiniLM vectors (no model is run here):
    which directions of the embedding space the member cares about as a whole, so a paper close
    to the centre of several likes beats one close to a single odd like.
 
-score = 0.3 * similarity + 0.7 * model probability (weights from bench/recommend.py).
+score = 0.3 * similarity + 0.7 * model probability (weights from bench/recommend.py),
+less a penalty for resembling what the member dismissed ("not interested"): their latest
+DISMISSED_MAX dismissals are negatives the linear model learns from, and a candidate loses
+DISMISSED_WEIGHT times its cosine to the closest of them above MIN_SIMILARITY, so a dismissed
+topic sinks while unrelated papers keep their place.
 Candidates are the nearest neighbours of each liked paper (the vector index: faiss or
 pgvector HNSW) plus, when `since` is given, every paper listed since then, scored exactly.
-Never returned: papers the member upvoted, collected or dismissed ("not interested"), ids in
-`exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every like. A member with
-no likes (or whose likes have no vectors yet) gets [].
+`rank(profile, ids)` orders given papers (a day of arrivals: the New view) by the same score.
+Never returned by picks_for: papers the member upvoted, collected or dismissed ("not
+interested"), ids in `exclude_ids`, hidden papers, and papers below MIN_SIMILARITY to every
+like. A member with no likes (or whose likes have no vectors yet) gets [].
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ NEGATIVES = 300  # random papers the linear model learns to tell the likes from
 MIN_SIMILARITY = 0.2  # MiniLM puts unrelated abstracts at about 0.0-0.2
 SIMILARITY_WEIGHT = 0.3  # measured with bench/recommend.py (bench/README.md)
 MODEL_WEIGHT = 1.0 - SIMILARITY_WEIGHT
+DISMISSED_MAX = 50  # the member's most recent "not interested" papers used as negatives
+# A day's arrivals ranked at most (a big set of categories announces a few hundred a day).
+ARRIVALS_MAX = 2000
+DISMISSED_WEIGHT = 1.0  # per unit of cosine (above MIN_SIMILARITY) to a dismissed paper
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,15 @@ def liked_ids(user) -> list[int]:
     return mixed + own[shorter:] + library[shorter:]
 
 
-def dismissed_ids(user) -> set[int]:
-    return set(Dismissal.objects.filter(user=user).values_list("paper_id", flat=True))
+def dismissed_ids(user) -> list[int]:
+    """Papers the member is not interested in, the most recent first."""
+    rows = Dismissal.objects.filter(user=user).order_by("-created", "-id")
+    return list(rows.values_list("paper_id", flat=True))
+
+
+def _stack(vectors: dict[int, np.ndarray], ids: Iterable[int]) -> np.ndarray:
+    found = [vectors[i] for i in ids if i in vectors]
+    return np.stack(found) if found else np.zeros((0, 384), dtype=np.float32)
 
 
 def vectors_of(ids: Iterable[int]) -> dict[int, np.ndarray]:
@@ -140,19 +156,29 @@ def fit_linear(positives: np.ndarray, negatives: np.ndarray, steps: int = 200) -
 
 
 def score(
-    likes: np.ndarray, candidates: np.ndarray, negatives: np.ndarray
+    likes: np.ndarray,
+    candidates: np.ndarray,
+    negatives: np.ndarray,
+    dismissed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(score, cosine to the closest like, index of that like) per candidate row."""
     similarity = candidates @ likes.T  # unit vectors: cosine
     best = similarity.argmax(axis=1)
     nearest = similarity[np.arange(len(candidates)), best]
+    has_dismissed = dismissed is not None and len(dismissed) > 0
+    if has_dismissed:
+        negatives = np.vstack([negatives, dismissed]) if len(negatives) else dismissed
     if len(negatives):
         w = fit_linear(likes, negatives)
         logits = candidates.astype(np.float64) @ w[:-1] + w[-1]
         probability = 1.0 / (1.0 + np.exp(-logits))
     else:
         probability = np.zeros(len(candidates))
-    return SIMILARITY_WEIGHT * nearest + MODEL_WEIGHT * probability, nearest, best
+    total = SIMILARITY_WEIGHT * nearest + MODEL_WEIGHT * probability
+    if has_dismissed:
+        closest = (candidates @ dismissed.T).max(axis=1)
+        total = total - DISMISSED_WEIGHT * np.clip(closest - MIN_SIMILARITY, 0.0, None)
+    return total, nearest, best
 
 
 def _candidates(likes: dict[int, np.ndarray], start: dt.datetime | None) -> set[int]:
@@ -172,16 +198,76 @@ def _candidates(likes: dict[int, np.ndarray], start: dt.datetime | None) -> set[
     return found
 
 
-def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick]:
-    if user is None or not getattr(user, "is_authenticated", False) or limit <= 0:
-        return []
+@dataclass(frozen=True)
+class Profile:
+    """What the member's model is made of: the papers they liked (ids, newest first) and the
+    vectors of the latest ones, and what they dismissed (ids, and the latest ones' vectors)."""
+
+    liked: list[int]
+    likes: dict[int, np.ndarray]
+    dismissed: list[int]
+    dismissed_vectors: np.ndarray
+
+
+def profile_of(user) -> Profile | None:
+    """The member's profile; None without history (no liked paper with a vector). A fixed
+    number of queries."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
     liked = liked_ids(user)
-    stored = vectors_of(liked[:LIKES_MAX])
+    dismissed = dismissed_ids(user)
+    stored = vectors_of([*liked[:LIKES_MAX], *dismissed[:DISMISSED_MAX]])
     likes = {pid: stored[pid] for pid in liked[:LIKES_MAX] if pid in stored}  # newest first
     if not likes:
+        return None
+    return Profile(liked, likes, dismissed, _stack(stored, dismissed[:DISMISSED_MAX]))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    paper_id: int
+    score: float | None  # None: the paper has no vector yet (ranked last, in the given order)
+    because_id: int | None  # the liked paper it is most similar to, when similar enough
+
+
+def rank(profile: Profile, paper_ids: Iterable[int]) -> list[Ranked]:
+    """Every one of `paper_ids`, best first for the member: the New view's order. Papers
+    without a vector yet come last, in the order given."""
+    paper_ids = list(dict.fromkeys(paper_ids))
+    candidates = vectors_of(paper_ids)
+    scored = [pid for pid in paper_ids if pid in candidates]
+    out: list[Ranked] = []
+    if scored:
+        like_ids = list(profile.likes)
+        scores, nearest, best = score(
+            np.stack([profile.likes[i] for i in like_ids]),
+            np.stack([candidates[i] for i in scored]),
+            _random_negatives(set(profile.liked)),
+            profile.dismissed_vectors,
+        )
+        for i in np.argsort(-scores, kind="stable"):
+            because = like_ids[best[i]]
+            liked_itself = because == scored[i]
+            out.append(
+                Ranked(
+                    scored[i],
+                    float(scores[i]),
+                    None if liked_itself or nearest[i] < MIN_SIMILARITY else because,
+                )
+            )
+    out += [Ranked(pid, None, None) for pid in paper_ids if pid not in candidates]
+    return out
+
+
+def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick]:
+    if limit <= 0:
         return []
+    profile = profile_of(user)
+    if profile is None:
+        return []
+    liked, likes = profile.liked, profile.likes
     start = _start(since)
-    excluded = set(liked) | dismissed_ids(user) | {int(i) for i in exclude_ids}
+    excluded = set(liked) | set(profile.dismissed) | {int(i) for i in exclude_ids}
     candidate_ids = _candidates(likes, start) - excluded
     visible = Paper.objects.visible().filter(pk__in=candidate_ids)
     if start is not None:
@@ -198,6 +284,7 @@ def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick
         np.stack([likes[i] for i in like_ids]),
         np.stack([candidates[i] for i in cand_ids]),
         _random_negatives(set(liked)),
+        profile.dismissed_vectors,
     )
 
     order = [i for i in np.argsort(-scores, kind="stable") if nearest[i] >= MIN_SIMILARITY]
@@ -210,3 +297,26 @@ def picks_for(user, *, limit: int = 10, exclude_ids=(), since=None) -> list[Pick
         for i, pid in zip(order, chosen, strict=True)
         if pid in papers and because[pid] in papers
     ]
+
+
+def arrivals_ranked(user, day, paper_filter=None) -> tuple[list[int], dict[int, int], bool]:
+    """The New view's order of `day`'s arrivals (broadsheet.papers.arrivals) for a member
+    (or None): the ids the filter lets through, ranked by the member's model when they have
+    history, else the most recently submitted first; the liked paper each ranked one is most
+    like; and whether the model ranked them. Papers the member dismissed are left out."""
+    from broadsheet.papers.arrivals import arrived_on
+
+    papers = arrived_on(day)
+    if paper_filter:
+        papers = paper_filter.apply(papers)
+    ids = list(papers.values_list("pk", flat=True)[:ARRIVALS_MAX])
+    profile = profile_of(user)
+    if profile is None:
+        if user is not None and getattr(user, "is_authenticated", False):
+            dismissed = set(dismissed_ids(user))
+            ids = [i for i in ids if i not in dismissed]
+        return ids, {}, False
+    dismissed = set(profile.dismissed)
+    ranked = rank(profile, [i for i in ids if i not in dismissed])
+    because = {r.paper_id: r.because_id for r in ranked if r.because_id is not None}
+    return [r.paper_id for r in ranked], because, True

@@ -45,6 +45,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "search": ("/search?q=attention", "visitor"),
     "stats": ("/stats", "visitor"),
     "for-you": ("/for-you", "member"),
+    "new": (f"/new/{SAMPLE_DAY}", "member"),
     "collections": ("/collections", "member"),
     "collection": ("/collections/{collection}", "member"),
     "library-import": ("/collections/import", "member"),
@@ -71,6 +72,11 @@ def _set_up_data() -> tuple[dict[str, str], str]:
     call_command("load-sample", "--no-arxiv", stdout=io.StringIO())
     moderator = make_user("mod", is_staff=True, is_superuser=True)
     papers = list(Paper.objects.order_by("pk")[:3])
+    # Arrivals for the New view (the site's categories: cs.LG, in sample_site).
+    arrived = Paper.objects.order_by("pk").values_list("pk", flat=True)[:6]
+    Paper.objects.filter(pk__in=list(arrived)).update(
+        arrived_on=SAMPLE_DAY, primary_category="cs.LG", categories=["cs.LG"]
+    )
     reading = collections.create(moderator, "To read", public=True)
     for paper in papers:
         collections.add_paper(reading, paper)
@@ -94,7 +100,9 @@ def _set_up_data() -> tuple[dict[str, str], str]:
 
 @pytest.fixture
 def sample_site(transactional_db) -> Iterator[tuple[dict[str, str], str]]:
-    with override_settings(TRENDING_DAYS=100_000):  # the sample listing is months old
+    with override_settings(  # the sample listing is months old
+        TRENDING_DAYS=100_000, INGEST_ARXIV_CATEGORIES=["cs.LG"]
+    ):
         yield _set_up_data()
 
 

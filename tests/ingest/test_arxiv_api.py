@@ -207,3 +207,20 @@ def test_fetch_one_does_not_retry(sources):
         arxiv_api.fetch_one("2401.05678")
 
     assert len(sources.requests) == 1
+
+
+def test_new_submissions_get_the_runs_day_as_their_arrival_and_keep_it(sources, polite):
+    """The New view's day (papers/arrivals.py): recent first versions only, set once."""
+    import time_machine
+
+    script_search(sources)
+    with time_machine.travel(dt.datetime(2024, 1, 5, 12, tzinfo=dt.UTC), tick=False):
+        jobs.ingest_arxiv("cat:cs.LG", page_size=2, client=polite)
+    arrived = dict(Paper.objects.values_list("arxiv_id", "arrived_on"))
+    # Submitted 2 January 2024 and later: arrived; the 1999 and December papers did not.
+    assert arrived["2401.01234"] == dt.date(2024, 1, 5)
+    assert arrived["hep-th/9901001"] is None and arrived["2312.11111"] is None
+    script_search(sources)
+    with time_machine.travel(dt.datetime(2024, 1, 6, 12, tzinfo=dt.UTC), tick=False):
+        jobs.ingest_arxiv("cat:cs.LG", page_size=2, client=polite)
+    assert Paper.objects.get(arxiv_id="2401.01234").arrived_on == dt.date(2024, 1, 5)
