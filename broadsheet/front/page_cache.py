@@ -28,6 +28,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
+from broadsheet.papers import content_scopes as scopes_
 from broadsheet.papers.models import ContentVersion
 
 CACHED_PAGES = {"home", "day", "week", "month", "trending", "paper"}
@@ -41,28 +42,68 @@ KEPT_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Link")
 RENDER_LOCK_SECONDS = 30
 
 
-class _Version:
-    """ContentVersion.current(), read again when the last read is older than `every` seconds."""
+class _Versions:
+    """What this process knows of ContentVersion: every scope that changed within a page's
+    lifetime, read again when the last read is older than `every` seconds.
+
+    Values grow in commit order, so each read asks only for the rows above the highest value
+    seen (`seen`): one indexed query a second however many pages there are. The first read
+    takes the scopes changed within PAGE_CACHE_SECONDS; a page rendered before the oldest
+    value this process knows about (`since`) cannot be checked and is rendered again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._value = 0
         self._read_at = float("-inf")
+        self.seen = 0
+        self.since = 0
+        self.scopes: dict[str, int] = {}
 
-    def get(self, every: float) -> int:
+    def refresh(self, every: float) -> int:
         now = time.monotonic()
         if now - self._read_at >= every:
             with self._lock:
                 if now - self._read_at >= every:
-                    self._value = ContentVersion.current()
+                    self._read()
                     self._read_at = time.monotonic()
-        return self._value
+        return self.seen
+
+    def _read(self) -> None:
+        lifetime = settings.PAGE_CACHE_SECONDS * 1_000_000
+        if not self.seen:
+            self.seen = ContentVersion.current()
+            self.since = self.seen - lifetime
+            self.scopes = {}
+            after = self.since
+        else:
+            after = self.seen
+        rows = ContentVersion.objects.filter(value__gt=after).values_list("scope", "value")
+        for scope, value in rows:
+            self.scopes[scope] = value
+            self.seen = max(self.seen, value)
+        if self.seen - lifetime > self.since + lifetime:  # now and then, forget old scopes
+            self.since = self.seen - lifetime
+            self.scopes = {s: v for s, v in self.scopes.items() if v > self.since}
+
+    def unchanged(self, scopes: list[str], since: int) -> bool:
+        """Nothing in these scopes changed after value `since`, as far as the last read knows."""
+        if since < self.since:
+            return False
+        get = self.scopes.get
+        return get(scopes_.EVERYTHING, 0) <= since and all(get(s, 0) <= since for s in scopes)
 
     def forget(self) -> None:
         self._read_at = float("-inf")
+        self.seen = 0
 
 
-version = _Version()
+version = _Versions()
+
+
+def shows(request: HttpRequest, *scopes: str) -> None:
+    """Views say what their page shows (papers/content_scopes.py), so that its cached copy
+    is rendered again only when one of these changes. A page that says nothing is rendered
+    again after every change."""
+    request.content_scopes = list(scopes)
 
 
 def cacheable_request(request: HttpRequest) -> bool:
@@ -112,10 +153,10 @@ def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
     return response
 
 
-def _fresh(entry: dict | None, current: int) -> bool:
+def _fresh(entry: dict | None) -> bool:
     return (
         entry is not None
-        and entry["version"] >= current
+        and version.unchanged(entry["scopes"], entry["version"])
         and time.time() - entry["last_modified"] < settings.PAGE_CACHE_SECONDS
     )
 
@@ -136,9 +177,9 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         cache = caches["pages"]
         key = _key(request)
-        current = version.get(settings.PAGE_CACHE_CHECK_SECONDS)
+        current = version.refresh(settings.PAGE_CACHE_CHECK_SECONDS)
         entry = cache.get(key)
-        if _fresh(entry, current):
+        if _fresh(entry):
             return _answer(request, entry)
         if entry is not None and not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
             return _answer(request, entry)  # another request is rendering this version
@@ -147,7 +188,9 @@ class AnonymousPageCacheMiddleware:
             return response
         body = response.content
         entry = {
+            # Rendered after reading `current`: it shows every change up to that value.
             "version": current,
+            "scopes": getattr(request, "content_scopes", [scopes_.EVERY_CHANGE]),
             "body": body,
             "headers": [(h, response[h]) for h in KEPT_HEADERS if h in response],
             "etag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
