@@ -36,6 +36,9 @@ CACHED_PAGES = {"home", "day", "week", "month", "trending", "paper"}
 PERSONAL_COOKIES = ("sessionid", "messages")
 MAX_KEY_PATH = 500  # longer URLs are rare, and not worth a cache entry each
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
+# Says how the page was served: "hit" (from the cache), "stale" (the previous rendering, while
+# another request renders the changed page) or "miss" (rendered for this request).
+CACHE_HEADER = "X-Page-Cache"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Link")
 # How long a rendering may hold its page's lock: after that (a crashed worker) another
 # request renders it.
@@ -135,7 +138,7 @@ def _key(request: HttpRequest) -> str:
     return f"page:{hashlib.sha256(where.encode()).hexdigest()}"
 
 
-def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
+def _answer(request: HttpRequest, entry: dict, how: str) -> HttpResponse:
     conditional = get_conditional_response(
         request, etag=entry["etag"], last_modified=entry["last_modified"]
     )
@@ -150,6 +153,7 @@ def _answer(request: HttpRequest, entry: dict) -> HttpResponse:
     response["Last-Modified"] = http_date(entry["last_modified"])
     response["Cache-Control"] = CACHE_CONTROL
     patch_vary_headers(response, ("Cookie",))
+    response[CACHE_HEADER] = how
     return response
 
 
@@ -180,11 +184,15 @@ class AnonymousPageCacheMiddleware:
         current = version.refresh(settings.PAGE_CACHE_CHECK_SECONDS)
         entry = cache.get(key)
         if _fresh(entry):
-            return _answer(request, entry)
+            return _answer(request, entry, "hit")
         if entry is not None and not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
-            return _answer(request, entry)  # another request is rendering this version
+            return _answer(request, entry, "stale")  # another request is rendering it
         response = self.get_response(request)
         if not cacheable_response(response):
+            if entry is not None:
+                # The page is gone (a hidden paper) or failed: no request may be given its
+                # previous rendering any more.
+                cache.delete_many([key, f"{key}:{current}"])
             return response
         body = response.content
         entry = {
@@ -197,4 +205,4 @@ class AnonymousPageCacheMiddleware:
             "last_modified": int(time.time()),
         }
         cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
-        return _answer(request, entry)
+        return _answer(request, entry, "miss")

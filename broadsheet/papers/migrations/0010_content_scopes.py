@@ -59,11 +59,16 @@ $$;
 
 CREATE FUNCTION papers_paper_content() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'TRUNCATE' OR (TG_OP = 'UPDATE' AND EXISTS (
-      SELECT 1 FROM old_rows o JOIN new_rows n USING (id) WHERE o.hidden <> n.hidden)) THEN
+  -- (Each branch names only the transition tables its event has.)
+  IF TG_OP = 'TRUNCATE' THEN
     PERFORM papers_content_changed(ARRAY['all']);
   ELSIF TG_OP = 'UPDATE' THEN
-    PERFORM papers_papers_changed(ARRAY(SELECT id FROM new_rows LIMIT {MAX_ROWS + 1}));
+    IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n USING (id) WHERE o.hidden <> n.hidden)
+    THEN
+      PERFORM papers_content_changed(ARRAY['all']);
+    ELSE
+      PERFORM papers_papers_changed(ARRAY(SELECT id FROM new_rows LIMIT {MAX_ROWS + 1}));
+    END IF;
   ELSE
     PERFORM papers_papers_changed(ARRAY(SELECT id FROM old_rows LIMIT {MAX_ROWS + 1}));
   END IF;
