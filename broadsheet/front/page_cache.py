@@ -1,13 +1,16 @@
 """Rendered public pages for anonymous readers, served from a cache shared by the processes.
 
 The day, week, month, trending and paper pages are the same for every reader who is not
-logged in, and most readers are not. Each is rendered once per ContentVersion (which grows
-with every vote, listing, comment, edit or moderation action: papers/models.py) and kept in
-the "pages" cache (files under the data directory by default; any Django cache backend
-shared by the nodes works). A process reads the version at most once a second, so a change
-is on every page within BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s by default); things that
-change without a row changing (relative times, related papers as the search index grows) are
-at most BROADSHEET_PAGE_CACHE_SECONDS old.
+logged in, and most readers are not. Each view says what its page shows (`shows`: a paper, a
+day's listings, trending; papers/content_scopes.py); the page is kept in the "pages" cache
+(files under the data directory by default; any Django cache backend works) with the content
+version it was rendered at, and rendered again only when one of its scopes has changed since:
+a vote re-renders that paper's page, its day, week and month and trending, and no other. The
+versions are kept by database triggers (ContentVersion, papers migration 0010) and grow in
+commit order, so a process reads only what changed since its last read, at most once every
+BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s): a change is on every page within that plus one
+rendering. Things that change without a row changing (relative times, related papers as the
+search index grows) are at most BROADSHEET_PAGE_CACHE_SECONDS old.
 
 Members (a session cookie) and readers with a pending message get the page rendered for
 them, unchanged. Cached answers carry an ETag and Last-Modified, and answer conditional

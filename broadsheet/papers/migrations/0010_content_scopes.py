@@ -146,8 +146,8 @@ TRANSITION = {
 def _sqlite_scopes_of_paper(row: str) -> str:
     return (
         f"SELECT 'paper:' || {row}.paper_id AS s "
-        f"UNION SELECT 'day:' || day FROM papers_listing WHERE paper_id = {row}.paper_id "
-        "UNION SELECT 'trending'"
+        f"UNION ALL SELECT 'day:' || day FROM papers_listing WHERE paper_id = {row}.paper_id "
+        "UNION ALL SELECT 'trending'"
     )
 
 
@@ -155,20 +155,20 @@ def _sqlite_paper_scopes(event: str) -> str:
     row = "OLD" if event == "DELETE" else "NEW"
     scopes = (
         f"SELECT 'paper:' || {row}.id AS s "
-        f"UNION SELECT 'day:' || day FROM papers_listing WHERE paper_id = {row}.id "
-        "UNION SELECT 'trending'"
+        f"UNION ALL SELECT 'day:' || day FROM papers_listing WHERE paper_id = {row}.id "
+        "UNION ALL SELECT 'trending'"
     )
     if event == "UPDATE":
-        scopes += " UNION SELECT 'all' WHERE OLD.hidden <> NEW.hidden"
+        scopes += " UNION ALL SELECT 'all' WHERE OLD.hidden <> NEW.hidden"
     return scopes
 
 
 def _sqlite_part_scopes(table: str, event: str) -> str:
     rows = ["OLD", "NEW"] if event == "UPDATE" else ["OLD" if event == "DELETE" else "NEW"]
-    scopes = " UNION ".join(_sqlite_scopes_of_paper(row) for row in rows)
+    scopes = " UNION ALL ".join(_sqlite_scopes_of_paper(row) for row in rows)
     if table == "papers_listing":
-        scopes += " UNION SELECT 'days'"
-        scopes += "".join(f" UNION SELECT 'day:' || {row}.day" for row in rows)
+        scopes += " UNION ALL SELECT 'days'"
+        scopes += "".join(f" UNION ALL SELECT 'day:' || {row}.day" for row in rows)
     return scopes
 
 
