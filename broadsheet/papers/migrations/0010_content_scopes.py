@@ -63,8 +63,10 @@ BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     PERFORM papers_content_changed(ARRAY['all']);
   ELSIF TG_OP = 'UPDATE' THEN
-    IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n USING (id) WHERE o.hidden <> n.hidden)
-    THEN
+    -- A paper hidden or shown: the same rows, but not the same hidden ones. (No join of the
+    -- transition tables: without statistics the planner may nest loops over both.)
+    IF (SELECT array_agg(id ORDER BY id) FROM old_rows WHERE hidden)
+        IS DISTINCT FROM (SELECT array_agg(id ORDER BY id) FROM new_rows WHERE hidden) THEN
       PERFORM papers_content_changed(ARRAY['all']);
     ELSE
       PERFORM papers_papers_changed(ARRAY(SELECT id FROM new_rows LIMIT {MAX_ROWS + 1}));
@@ -84,13 +86,13 @@ BEGIN
     RETURN NULL;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    ids := ids || ARRAY(SELECT DISTINCT paper_id FROM old_rows LIMIT {MAX_ROWS + 1});
+    ids := ids || ARRAY(SELECT paper_id FROM old_rows LIMIT {MAX_ROWS + 1});
   END IF;
   IF TG_OP IN ('UPDATE', 'INSERT') THEN
-    ids := ids || ARRAY(SELECT DISTINCT paper_id FROM new_rows LIMIT {MAX_ROWS + 1});
+    ids := ids || ARRAY(SELECT paper_id FROM new_rows LIMIT {MAX_ROWS + 1});
   END IF;
   PERFORM papers_papers_changed(ids);
-  IF TG_TABLE_NAME = 'papers_listing' THEN
+  IF TG_TABLE_NAME = 'papers_listing' AND cardinality(ids) <= {MAX_ROWS} THEN
     PERFORM papers_content_changed(ARRAY['days']);
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
       PERFORM papers_content_changed(ARRAY(
