@@ -74,21 +74,22 @@ class _Versions:
         return self.seen
 
     def _read(self) -> None:
+        # Built aside and then swapped in: other threads check pages meanwhile.
         lifetime = settings.PAGE_CACHE_SECONDS * 1_000_000
-        if not self.seen:
-            self.seen = ContentVersion.current()
-            self.since = self.seen - lifetime
-            self.scopes = {}
-            after = self.since
-        else:
-            after = self.seen
-        rows = ContentVersion.objects.filter(value__gt=after).values_list("scope", "value")
-        for scope, value in rows:
-            self.scopes[scope] = value
-            self.seen = max(self.seen, value)
-        if self.seen - lifetime > self.since + lifetime:  # now and then, forget old scopes
-            self.since = self.seen - lifetime
-            self.scopes = {s: v for s, v in self.scopes.items() if v > self.since}
+        seen, since, scopes = self.seen, self.since, dict(self.scopes)
+        after = seen
+        if not seen:  # the first read: everything within a page's lifetime
+            seen = ContentVersion.current()
+            since = after = seen - lifetime
+            scopes = {}
+        rows = ContentVersion.objects.filter(value__gt=after)
+        for scope, value in rows.values_list("scope", "value"):
+            scopes[scope] = value
+            seen = max(seen, value)
+        if seen - lifetime > since + lifetime:  # now and then, forget what no page can need
+            since = seen - lifetime
+            scopes = {s: v for s, v in scopes.items() if v > since}
+        self.scopes, self.since, self.seen = scopes, since, seen
 
     def unchanged(self, scopes: list[str], since: int) -> bool:
         """Nothing in these scopes changed after value `since`, as far as the last read knows."""

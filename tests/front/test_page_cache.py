@@ -229,3 +229,16 @@ def test_each_event_renders_again_the_pages_showing_it_and_no_other(client, memb
     moderation.set_hidden(moderator, b.paper, True)
     assert rendered_again() == set(everything)
     assert not any("Beta backprop" in served(client, url)[1] for url in everything)
+
+
+def test_a_process_that_starts_later_knows_what_changed_within_a_pages_lifetime(
+    client, listing, member
+):
+    other = make_listing(DAY - dt.timedelta(days=40), "Backprop revisited")
+    urls = [f"/papers/date/{DAY}", other.paper.get_absolute_url()]
+    for url in urls:
+        client.get(url)
+    upvote(member, listing.paper)
+    page_cache.version.forget()  # as a process started after the vote, with the cache files
+    assert served(client, urls[0])[0] == "miss"
+    assert served(client, urls[1])[0] == "hit"
