@@ -110,6 +110,31 @@ def free_port() -> int:
 # Database ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _page_cache_per_test(request):
+    """A test's transaction never commits, so on PostgreSQL the content versions' commit-time
+    trigger (papers migration 0010) runs at each statement instead; and no test is served a
+    page cached by another (whose rows were rolled back)."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if uses_db:
+        request.getfixturevalue("_django_db_helper")
+        from django.db import connection
+
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS papers_contentchange_commit IMMEDIATE")
+    yield
+    if uses_db:
+        from django.core.cache import caches
+
+        from broadsheet.front import page_cache
+
+        caches["pages"].clear()
+        page_cache.version.forget()
+
+
 @pytest.fixture
 def db_vendor(db) -> str:
     """The database engine under test: "sqlite" or "postgresql"."""

@@ -10,8 +10,10 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from broadsheet.front.feed_filters import chosen_filter, form_context
+from broadsheet.front.page_cache import shows
 from broadsheet.front.pages import week_label
 from broadsheet.front.view_helpers import cards_context
+from broadsheet.papers import content_scopes
 from broadsheet.papers.models import Listing, Upvote
 from broadsheet.papers.periods import parse_day, parse_month, parse_week
 from broadsheet.papers.querysets import TRENDING_WINDOWS, iso_week_range, month_range
@@ -84,6 +86,7 @@ def _day_nav(day: dt.date) -> dict:
 
 
 def day_page(request, day: dt.date, *, is_home=False):
+    shows(request, content_scopes.day(day), content_scopes.DAYS)
     return _render_feed(
         request,
         Listing.objects.listed_on(day).by_votes(),
@@ -101,6 +104,7 @@ def home(request):
     days = Listing.objects.visible().order_by("-day").values_list("day", flat=True)
     latest = days.filter(day__lte=timezone.localdate()).first() or days.first()
     if latest is None:
+        shows(request, content_scopes.DAYS)
         return render(request, "front/empty.html")
     return day_page(request, latest, is_home=True)
 
@@ -112,6 +116,7 @@ def by_date(request, date: str):
 def by_week(request, week: str):
     year, number = parse_week(week)
     monday, sunday = iso_week_range(year, number)
+    shows(request, *content_scopes.days(monday, sunday))
     prev_monday, next_monday = monday - dt.timedelta(days=7), monday + dt.timedelta(days=7)
     nav = {
         "prev": {
@@ -136,6 +141,7 @@ def by_week(request, week: str):
 def by_month(request, month: str):
     year, number = parse_month(month)
     first, last = month_range(year, number)
+    shows(request, *content_scopes.days(first, last))
     prev_last = first - dt.timedelta(days=1)
     next_first = last + dt.timedelta(days=1)
     nav = {
@@ -169,6 +175,7 @@ def _window_choices(chosen: str | None) -> list[dict]:
 
 
 def trending(request):
+    shows(request, content_scopes.TRENDING)
     window = request.GET.get("window") or None
     error, status = "", 200
     if window is not None and window not in TRENDING_WINDOWS:

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 
 from broadsheet.front.bibtex import paper_bibtex
 from broadsheet.front.forms import CommentForm, PaperLinksForm, ReplyForm
+from broadsheet.front.page_cache import shows
 from broadsheet.front.view_helpers import back_to, cards_context, get_paper, wants_json
 from broadsheet.lib import limits
-from broadsheet.papers import comments
+from broadsheet.papers import comments, content_scopes
 from broadsheet.papers.authors import is_claimed_author
 from broadsheet.papers.models import Upvote
 from broadsheet.papers.moderation import is_moderator
@@ -34,6 +35,7 @@ def paper_page(
     paper = get_paper(ref)
     if ref != paper.ref:
         return redirect(paper)
+    shows(request, content_scopes.paper(paper.pk))
     listing = getattr(paper, "listing", None)
     if listing is not None and listing.hidden:
         listing = None

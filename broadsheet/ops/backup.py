@@ -280,7 +280,7 @@ def _pg_drop_new(db: dict, before: dict[str, str]) -> None:
                         )
                     )
         for (signature,) in conn.execute(_PG_FUNCTIONS).fetchall():
-            if signature not in before:  # e.g. papers_bump_content_version()
+            if signature not in before:  # e.g. papers_content_commit()
                 conn.execute(
                     sql.SQL("DROP FUNCTION IF EXISTS {} CASCADE").format(sql.SQL(signature))
                 )

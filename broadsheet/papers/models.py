@@ -409,17 +409,38 @@ class Shown(models.Model):
 
 
 class ContentVersion(models.Model):
-    """One row whose value grows with every change to what the public pages show: papers,
-    their authors, listings, upvotes, comments and author claims. Database triggers
-    (migration 0009) bump it inside the transaction that makes the change, so no write path,
-    bulk import included, can forget to; readers see the new value exactly when they can see
-    the change. Cached anonymous pages are keyed by it (front/page_cache.py)."""
+    """How recently each scope of what the public pages show changed (papers/content_scopes.py
+    names the scopes: a paper's page, a day's listings, trending, ...). Database triggers
+    (migration 0010) keep it, so no write path, bulk import included, can forget to: every
+    change to papers, their authors, listings, upvotes, comments and author claims bumps the
+    "*" row and gives each scope it touched that same value, at commit, in commit order.
+    Cached anonymous pages are checked against it (front/page_cache.py)."""
 
-    value = models.BigIntegerField(default=0)
+    scope = models.CharField(max_length=64, unique=True)
+    value = models.BigIntegerField(default=0, db_index=True)
 
     def __str__(self) -> str:
-        return f"content version {self.value}"
+        return f"{self.scope} at {self.value}"
 
     @classmethod
     def current(cls) -> int:
-        return cls.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+        """The "*" value: grows with every change."""
+        return cls.objects.filter(scope="*").values_list("value", flat=True).first() or 0
+
+
+class ContentChange(models.Model):
+    """On PostgreSQL, the scopes a transaction changed, noted by its id until its commit turns
+    them into ContentVersion values (and deletes them): writers never wait on each other."""
+
+    txid = models.BigIntegerField()
+    scope = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["txid", "scope"], name="one_change_per_scope_and_transaction"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} changed by transaction {self.txid}"

@@ -10,6 +10,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from factories import make_comment, make_listing, make_user, upvote
 
 from broadsheet.front import page_cache
@@ -190,3 +191,74 @@ def test_a_page_older_than_its_lifetime_is_rendered_again(client, listing, setti
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301), tick=False):
         _, queries = queries_of(client, "/")
     assert queries > 1
+
+
+def served(client: Client, url: str) -> tuple[str, str]:
+    """How the page was served ("hit" from the cache, "miss" rendered) and its text."""
+    response = client.get(url)
+    return response.get("X-Page-Cache", f"status {response.status_code}"), response.content.decode()
+
+
+def test_each_event_renders_again_the_pages_showing_it_and_no_other(client, member, moderator):
+    today = timezone.localdate()
+    earlier = today - dt.timedelta(days=40)  # another week and month, out of trending
+    a = make_listing(today, "Alpha attention", votes=5)
+    b = make_listing(earlier, "Beta backprop", votes=7)
+
+    def feed(day: dt.date) -> list[str]:
+        iso = day.isocalendar()
+        return [
+            f"/papers/date/{day}",
+            f"/papers/week/{iso.year}-W{iso.week:02d}",
+            f"/papers/month/{day:%Y-%m}",
+        ]
+
+    a_pages = ["/", a.paper.get_absolute_url(), *feed(today), "/papers/trending"]
+    b_pages = [b.paper.get_absolute_url(), *feed(earlier)]
+    everything = a_pages + b_pages
+    for url in everything:
+        assert served(client, url)[0] == "miss"
+        assert served(client, url)[0] == "hit"
+
+    def rendered_again() -> set[str]:
+        return {url for url in everything if served(client, url)[0] != "hit"}
+
+    upvote(member, a.paper)
+    assert rendered_again() == set(a_pages)
+    assert all('class="vote-count">6<' in served(client, url)[1] for url in a_pages[:-1])
+
+    make_comment(a.paper, member, "A comment on alpha.")
+    assert rendered_again() == set(a_pages)
+    assert "A comment on alpha." in served(client, a.paper.get_absolute_url())[1]
+
+    Paper.objects.filter(pk=a.paper_id).update(title="Alpha, revised")
+    assert rendered_again() == set(a_pages)
+    assert all("Alpha, revised" in served(client, url)[1] for url in a_pages)
+
+    # A new listing on B's day: B's feed, trending, and every day page (their navigation).
+    make_listing(earlier, "Gamma gradients")
+    assert rendered_again() == {*feed(earlier), "/papers/trending", "/", feed(today)[0]}
+    assert "Gamma gradients" in served(client, feed(earlier)[1])[1]
+
+    # A moderator hides A's listing: its feed, trending and the day pages' navigation.
+    moderation.set_hidden(moderator, a, True)
+    assert rendered_again() == {*a_pages, feed(earlier)[0]}
+    assert not any("Alpha, revised" in served(client, url)[1] for url in feed(today))
+
+    # ... and B's paper: it leaves every page at once.
+    moderation.set_hidden(moderator, b.paper, True)
+    assert rendered_again() == set(everything)
+    assert not any("Beta backprop" in served(client, url)[1] for url in everything)
+
+
+def test_a_process_that_starts_later_knows_what_changed_within_a_pages_lifetime(
+    client, listing, member
+):
+    other = make_listing(DAY - dt.timedelta(days=40), "Backprop revisited")
+    urls = [f"/papers/date/{DAY}", other.paper.get_absolute_url()]
+    for url in urls:
+        client.get(url)
+    upvote(member, listing.paper)
+    page_cache.version.forget()  # as a process started after the vote, with the cache files
+    assert served(client, urls[0])[0] == "miss"
+    assert served(client, urls[1])[0] == "hit"

@@ -182,7 +182,7 @@ def test_a_restore_whose_row_counts_differ_leaves_nothing_and_can_be_retried_pos
             "AND relkind IN ('r', 'p', 'v', 'm', 'S')"
         ).fetchall()
         functions = conn.execute(
-            "SELECT proname FROM pg_proc WHERE proname = 'papers_bump_content_version'"
+            "SELECT proname FROM pg_proc WHERE proname = 'papers_content_commit'"
         ).fetchall()
     assert left == []
     assert functions == []  # a trigger function of the migrations

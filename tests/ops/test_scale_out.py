@@ -7,8 +7,10 @@ processes on their own ports, against the test database.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import urllib.request
 
 import pytest
 from django.db import connection, connections
@@ -46,7 +48,15 @@ def server_env(tmp_path, name: str) -> dict[str, str]:
         BROADSHEET_SEARCH_SEMANTIC="false",  # words are enough here; no model per server
         BROADSHEET_API_RATE_LIMIT_TOKEN="100000",
         BROADSHEET_API_RATE_LIMIT_ANONYMOUS="100000",
+        BROADSHEET_PAGE_CACHE_CHECK_SECONDS="0.2",  # the bound on a stale page; less waiting
     )
+
+
+def anonymous_votes(server, path: str) -> tuple[str, int]:
+    """How an anonymous reader's page was served (X-Page-Cache) and the vote count it shows."""
+    with urllib.request.urlopen(server.url + path, timeout=30) as response:
+        how, html = response.headers["X-Page-Cache"], response.read().decode()
+    return how, int(re.search(r'class="vote-count">([0-9]+)<', html).group(1))
 
 
 def test_two_web_servers_share_votes_submissions_and_new_papers(site, tmp_path, start_server):
@@ -56,11 +66,23 @@ def test_two_web_servers_share_votes_submissions_and_new_papers(site, tmp_path, 
     b.wait_ready()
     token = site["token"]
 
-    # A vote through A is counted through B.
+    # Anonymous readers get the paper's page from each server's page cache.
+    page = "/papers/2601.00001"
+    for server in (a, b):
+        assert anonymous_votes(server, page) == ("miss", 0)
+        assert anonymous_votes(server, page) == ("hit", 0)
+
+    # A vote through A is counted through B, and its cached page shows it within the bound
+    # (BROADSHEET_PAGE_CACHE_CHECK_SECONDS plus one rendering; polled here).
     status, vote = a.request("POST", "/api/v1/papers/2601.00001/upvote", {}, token)
     assert (status, vote) == (200, {"upvoted": True, "votes": 1})
     status, paper = b.request("GET", "/api/v1/papers/2601.00001")
     assert status == 200 and paper["memberUpvotes"] == 1
+    for server in (b, a):
+        deadline = time.monotonic() + 30
+        while anonymous_votes(server, page)[1] != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert anonymous_votes(server, page) == ("hit", 1)
 
     # A submission through A is on today's feed through B (JSON and the HTML page).
     status, listing = a.request("POST", "/api/v1/submissions", {"arxivId": "2601.00002"}, token)
