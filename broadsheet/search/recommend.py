@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Max, Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from broadsheet.papers.models import (
@@ -128,15 +128,28 @@ def _start(since) -> dt.datetime | None:
 
 
 def _random_negatives(exclude: set[int]) -> np.ndarray:
-    """Vectors of about NEGATIVES random papers: random ids below the largest, which costs an
-    index lookup rather than the full scan of ORDER BY random()."""
+    """Vectors of about NEGATIVES random papers: random ids between the smallest and the
+    largest, which costs an index lookup each rather than the full scan of ORDER BY random().
+    Where ids are sparse (a small corpus, or one thinned by deletions) too few of them are
+    papers, and the rest are the first papers by id: enough negatives whatever the ids."""
     from broadsheet.search.models import SearchDocument
 
-    top = SearchDocument.objects.aggregate(top=Max("paper_id"))["top"] or 0
+    documents = SearchDocument.objects.filter(embedded_at__isnull=False)
+    bounds = documents.aggregate(low=Min("paper_id"), top=Max("paper_id"))
+    if bounds["top"] is None:
+        return np.zeros((0, 384), dtype=np.float32)
+    low, top = bounds["low"], bounds["top"]
     rng = np.random.default_rng(top)  # the same negatives for the same corpus: stable pages
-    ids = set(rng.integers(1, top + 1, size=NEGATIVES * 3).tolist()) - exclude if top else set()
-    found = list(vectors_of(ids).values())[:NEGATIVES]
-    return np.stack(found) if found else np.zeros((0, 384), dtype=np.float32)
+    ids = set(rng.integers(low, top + 1, size=NEGATIVES * 3).tolist()) - exclude
+    found = dict(list(vectors_of(ids).items())[:NEGATIVES])
+    if len(found) < NEGATIVES:
+        rest = (
+            documents.exclude(paper_id__in=exclude | set(found))
+            .order_by("paper_id")
+            .values_list("paper_id", flat=True)[: NEGATIVES - len(found)]
+        )
+        found.update(vectors_of(list(rest)))
+    return np.stack(list(found.values())) if found else np.zeros((0, 384), dtype=np.float32)
 
 
 def fit_linear(positives: np.ndarray, negatives: np.ndarray, steps: int = 200) -> np.ndarray:

@@ -13,7 +13,8 @@ from factories import make_paper, make_user, upvote
 from broadsheet.papers import collections
 from broadsheet.papers.dismissals import dismiss
 from broadsheet.papers.models import Dismissal
-from broadsheet.search.recommend import fit_linear, picks_for
+from broadsheet.search.models import SearchDocument
+from broadsheet.search.recommend import _random_negatives, fit_linear, picks_for
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,19 @@ def test_since_keeps_only_papers_listed_or_published_since(sample, ada, index):
     # Listed since: the sample was listed on 2026-06-23.
     assert new.title in titles(picks_for(ada, since=dt.date(2026, 6, 23)))
     assert len(picks_for(ada, since=dt.date(2026, 6, 23), limit=50)) > 1
+
+
+def test_the_model_gets_its_negatives_however_sparse_the_ids(sample):
+    """Random ids between the smallest and the largest find few papers when the ids are far
+    apart; the rest come in id order, so a small site's model still has every other paper."""
+    far = SearchDocument.objects.filter(embedded_at__isnull=False).order_by("paper_id").last()
+    paper = make_paper("Far away", pk=far.paper_id + 10_000_000)
+    SearchDocument.objects.create(
+        paper=paper, embedding=far.embedding, embedded_at=far.embedded_at, text_hash="x"
+    )
+    embedded = SearchDocument.objects.filter(embedded_at__isnull=False)
+    liked = set(embedded.values_list("paper_id", flat=True)[:2])
+    assert len(_random_negatives(liked)) == embedded.count() - 2
 
 
 def test_the_linear_model_tells_likes_from_other_papers():
