@@ -337,8 +337,8 @@ class Upserter:
         """Drop cached ids of authors deleted since they were cached (by an admin, between
         two batches). On SQLite, with foreign keys unchecked (_no_foreign_key_checks),
         nothing else would stop an authorship pointing at them; the batch's transaction holds
-        the write lock, so nothing can delete them after this check. On PostgreSQL the
-        foreign key would refuse the batch, and its records would be rejected."""
+        the write lock, so nothing can delete them after this check. (On PostgreSQL the
+        database resolves the names itself: upsert_postgresql.set_authors.)"""
         cached = {self.author_ids[n] for n in names if n in self.author_ids}
         if not cached:
             return
