@@ -1,12 +1,19 @@
-"""Benchmark: import N realistic JSONL records into a fresh SQLite database.
+"""Benchmark: import N realistic JSONL records into a fresh SQLite and PostgreSQL site.
 
-    .venv/bin/python bench/ingest.py [--records 1000000]
+    .venv/bin/python bench/ingest.py [--records 1000000] [--engine both|sqlite|postgresql]
+        [--database-url postgres://...]
 
 Records are shaped on ../shared/data/arxiv-1000.csv (real titles and abstracts, recombined),
-with 1-12 authors from a pool of names, categories and dates. Prints records/second for our
-`broadsheet ingest jsonl` path and, as a same-run baseline, for a bare sqlite3 executemany of
-the same rows into one table (the floor any importer pays), and their ratio.
-Target (issue 3): 1M records in at most 5 minutes on a 2-core machine, embeddings excluded.
+with 1-12 authors from a pool of names, categories and dates. One corpus, imported by each
+engine in turn through the path of `broadsheet ingest jsonl` (each in a process of its own,
+since Django runs on one database per process). Prints records/second for each and, as
+same-run baselines, the floor each engine pays for the same rows into one bare table (SQLite:
+sqlite3 executemany; PostgreSQL: psycopg COPY), their ratios, and PostgreSQL's time against
+SQLite's. PostgreSQL: a fresh database in the server at --database-url, or else a server of
+its own (tests/pgserver.py) in the temporary folder, made durable like a production one
+(fsync, full-page writes, synchronous commit on).
+Targets: 1M records in at most 5 minutes into SQLite (issue 3) and 10 minutes into
+PostgreSQL (issue 20) on a 2-core machine, embeddings excluded.
 """
 
 from __future__ import annotations
@@ -14,11 +21,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import resource
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.parse
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from sitelib import django_in_process
@@ -68,68 +81,222 @@ def generate(path: Path, n: int, seed: int = 1) -> None:
             out.write(json.dumps(rec) + "\n")
 
 
-def baseline(path: Path, db: Path) -> float:
+def rows_of(path: Path):
+    """The rows both baselines store: (arxiv id, title, abstract, authors as JSON)."""
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            yield r["arxiv_id"], r["title"], r["abstract"], json.dumps(r["authors"])
+
+
+def baseline_sqlite(path: Path, db: Path) -> float:
     """Parse the same file and executemany it into one bare table: the floor."""
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE TABLE p (arxiv_id TEXT UNIQUE, title TEXT, abstract TEXT, authors TEXT)")
     start = time.perf_counter()
-    with path.open(encoding="utf-8") as f:
-        batch = []
-        for line in f:
-            r = json.loads(line)
-            batch.append((r["arxiv_id"], r["title"], r["abstract"], json.dumps(r["authors"])))
-            if len(batch) == 1000:
-                conn.executemany("INSERT OR REPLACE INTO p VALUES (?,?,?,?)", batch)
-                conn.commit()
-                batch = []
-        conn.executemany("INSERT OR REPLACE INTO p VALUES (?,?,?,?)", batch)
-        conn.commit()
+    batch = []
+    for row in rows_of(path):
+        batch.append(row)
+        if len(batch) == 1000:
+            conn.executemany("INSERT OR REPLACE INTO p VALUES (?,?,?,?)", batch)
+            conn.commit()
+            batch = []
+    conn.executemany("INSERT OR REPLACE INTO p VALUES (?,?,?,?)", batch)
+    conn.commit()
     elapsed = time.perf_counter() - start
     conn.close()
     return elapsed
 
 
-def ours(path: Path, data_dir: Path) -> tuple[float, str]:
-    django_in_process(data_dir)
+def baseline_postgresql(path: Path, url: str) -> float:
+    """Parse the same file and COPY it into one bare table, 20,000 rows a transaction."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE bench_p (arxiv_id text UNIQUE, title text, abstract text, authors text)"
+        )
+        conn.commit()
+        start = time.perf_counter()
+        rows = rows_of(path)
+        while True:
+            with conn.cursor().copy("COPY bench_p FROM STDIN") as copy:
+                n = 0
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+                    if n == 20000:
+                        break
+            conn.commit()
+            if n < 20000:
+                break
+        elapsed = time.perf_counter() - start
+        conn.execute("DROP TABLE bench_p")
+        conn.commit()
+    return elapsed
+
+
+def ours(path: Path, data_dir: Path, url: str) -> dict:
+    """Import the file as `broadsheet ingest jsonl` does, in this process."""
+    django_in_process(data_dir, **({"BROADSHEET_DATABASE_URL": url} if url else {}))
     from broadsheet.ingest.jsonl import read_jsonl_file
     from broadsheet.ingest.upsert import upsert
 
+    server = server_cpu(url) if url else 0.0
     start, cpu = time.perf_counter(), time.process_time()
     with path.open("rb") as f:
         counts = upsert(read_jsonl_file(f, path.name))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     helpers = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(
-        f"CPU: {cpu:.1f} s in this process (storing), {helpers.ru_utime + helpers.ru_stime:.1f} s "
-        "in its helpers (parsing the lines, writing the lexical index); 2 cores"
-    )
-    return elapsed, str(counts)
+    result = {
+        "seconds": elapsed,
+        "counts": str(counts),
+        "cpu": cpu,
+        "helpers_cpu": helpers.ru_utime + helpers.ru_stime,
+    }
+    if url:
+        from django.db import connection
+
+        connection.close()  # its backend's CPU is counted once it has ended
+        time.sleep(0.5)
+        result["server_cpu"] = server_cpu(url) - server
+    return result
+
+
+def server_cpu(url: str) -> float:
+    """CPU seconds the PostgreSQL server's processes have used (its postmaster's children)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        directory = conn.execute("SHOW data_directory").fetchone()[0]
+    pid = int(Path(directory, "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or int(fields[1]) == pid:
+            # utime, stime, and those of waited-for children (ended backends)
+            total += sum(int(v) for v in fields[11:15]) / ticks
+    return total
+
+
+@contextmanager
+def postgresql(tmp: Path, url: str):
+    """A URL to a fresh database: in the server at `url`, or in one started in tmp."""
+    import psycopg
+
+    server = None
+    if not url:
+        server = tmp / "pg"
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "pgserver.py"), "start", str(server)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        url = out.stdout.strip().splitlines()[-1]
+        with psycopg.connect(url, autocommit=True) as conn:
+            # The test server trades durability for speed; measure what production runs.
+            for name in ("fsync", "full_page_writes", "synchronous_commit"):
+                conn.execute(f"ALTER SYSTEM SET {name} = on")
+            conn.execute("SELECT pg_reload_conf()")
+    name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if server is not None:
+            subprocess.run(
+                [sys.executable, str(ROOT / "tests" / "pgserver.py"), "stop", str(server)],
+                capture_output=True, check=False,
+            )  # fmt: skip
+
+
+def settings(url: str) -> str:
+    import psycopg
+
+    names = ("server_version", "fsync", "synchronous_commit", "shared_buffers", "max_wal_size")
+    with psycopg.connect(url, autocommit=True) as conn:
+        return ", ".join(f"{n} {conn.execute(f'SHOW {n}').fetchone()[0]}" for n in names)
+
+
+def run_engine(engine: str, src: Path, tmp: Path, url: str) -> dict:
+    """Baseline, then our import in a process of its own; returns the figures."""
+    load = os.getloadavg()[0]
+    result: dict = {"engine": engine}
+    if engine == "sqlite":
+        result["baseline"] = baseline_sqlite(src, tmp / "baseline.sqlite3")
+    else:
+        result["baseline"] = baseline_postgresql(src, url)
+        result["settings"] = settings(url)
+    out = subprocess.run(
+        [sys.executable, __file__, "--import-only", str(src), "--data-dir",
+         str(tmp / f"data-{engine}"), "--database-url", url if engine != "sqlite" else ""],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"{engine} import failed:\n{out.stderr[-3000:]}")
+    result.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    result["load"] = (load, os.getloadavg()[0])
+    return result
+
+
+def report(r: dict, n: int) -> None:
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r["engine"]]
+    floor = "bare sqlite3 executemany" if r["engine"] == "sqlite" else "bare COPY"
+    print(f"{name}: load {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
+    if "settings" in r:
+        print(f"  server: {r['settings']}")
+    print(f"  baseline ({floor}): {r['baseline']:.1f} s, {n / r['baseline']:,.0f} records/s")
+    print(f"  broadsheet ingest jsonl: {r['seconds']:.1f} s, {n / r['seconds']:,.0f} records/s"
+          f" ({r['counts']})")  # fmt: skip
+    cpu = f"  CPU: {r['cpu']:.1f} s importer (storing), {r['helpers_cpu']:.1f} s its helpers"
+    if "server_cpu" in r:
+        cpu += f", {r['server_cpu']:.1f} s the PostgreSQL server (all its processes)"
+    print(cpu + "; 2 cores")
+    print(f"  ratio ours/baseline: {r['seconds'] / r['baseline']:.1f}x the time of the bare insert")
+    print(f"  projected for 1M records: {r['seconds'] * 1_000_000 / n / 60:.1f} min")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--engine", choices=["both", "sqlite", "postgresql"], default="both")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server to use")
+    parser.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_only:  # the child process of run_engine()
+        print(json.dumps(ours(Path(args.import_only), Path(args.data_dir), args.database_url)))
+        return
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        tmp.chmod(0o755)  # the bundled server runs as nobody when we are root
         src = tmp / "records.jsonl"
         t = time.perf_counter()
         generate(src, args.records)
         print(
             f"generated {args.records:,} records ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
         )
-        base = baseline(src, tmp / "baseline.sqlite3")
-        print(
-            f"baseline (bare sqlite3 executemany): {base:.1f} s, {args.records / base:,.0f} records/s"
-        )
-        elapsed, counts = ours(src, tmp / "data")
-        print(
-            f"broadsheet ingest jsonl: {elapsed:.1f} s, {args.records / elapsed:,.0f} records/s ({counts})"
-        )
-        print(f"ratio ours/baseline: {elapsed / base:.1f}x the time of the bare insert")
-        per_million = elapsed * 1_000_000 / args.records / 60
-        print(f"projected for 1M records: {per_million:.1f} min (target: at most 5 min)")
+        results = {}
+        for engine in engines:
+            if engine == "sqlite":
+                results[engine] = run_engine(engine, src, tmp, "")
+            else:
+                with postgresql(tmp, args.database_url) as url:
+                    results[engine] = run_engine(engine, src, tmp, url)
+            report(results[engine], args.records)
+        if len(results) == 2:
+            lite, pg = results["sqlite"]["seconds"], results["postgresql"]["seconds"]
+            print(f"PostgreSQL/SQLite: {pg / lite:.2f}x the time "
+                  f"({args.records / pg:,.0f} against {args.records / lite:,.0f} records/s)")  # fmt: skip
+        print("targets for 1M records: SQLite at most 5 min, PostgreSQL at most 10 min")
 
 
 if __name__ == "__main__":

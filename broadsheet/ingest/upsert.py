@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from broadsheet.ingest import upsert_postgresql
 from broadsheet.ingest.records import PaperRecord, Rejected, checked
 from broadsheet.papers.models import Author, Authorship, Listing, Paper
 from broadsheet.papers.signals import bulk_changes, papers_changed
@@ -165,9 +166,11 @@ class Upserter:
             if changed:
                 for p in changed:
                     p.modified = timezone.now()
-                Paper.objects.bulk_update(
-                    changed, [*FIELDS, "source_upvotes", "hidden", "modified"], batch_size=500
-                )
+                names = [*FIELDS, "source_upvotes", "hidden", "modified"]
+                if connection.vendor == "postgresql":
+                    upsert_postgresql.update_papers(changed, names)
+                else:
+                    Paper.objects.bulk_update(changed, names, batch_size=500)
             self._set_authors(authors_to_set, replace=True)
             self._set_authors(
                 [(new_ids[rec.key], rec.authors) for rec in new_records if rec.authors]
@@ -265,7 +268,8 @@ class Upserter:
         return {rec.key: ids[slug] for rec, slug in zip(records, slugs, strict=True)}
 
     def _insert_papers(self, records: list[PaperRecord], slugs: list[str]) -> dict[str, int]:
-        """Insert new papers with one executemany; returns their ids by slug.
+        """Insert new papers with one executemany (on PostgreSQL, one COPY); returns their
+        ids by slug.
 
         Rows are built straight from the records: a Paper instance per record (and
         bulk_create preparing each of its fields) costs more than the insert itself, and
@@ -306,6 +310,8 @@ class Upserter:
             for name, adapt in adapt_each:
                 values[name] = adapt(values[name])
             rows.append(row_of(values))
+        if connection.vendor == "postgresql":
+            return upsert_postgresql.insert_papers(fields, rows, slugs)
         table = Paper._meta.db_table
         names = ", ".join(ops.quote_name(f.column) for f in fields)
         marks = ", ".join(["%s"] * len(fields))
@@ -331,8 +337,8 @@ class Upserter:
         """Drop cached ids of authors deleted since they were cached (by an admin, between
         two batches). On SQLite, with foreign keys unchecked (_no_foreign_key_checks),
         nothing else would stop an authorship pointing at them; the batch's transaction holds
-        the write lock, so nothing can delete them after this check. On PostgreSQL the
-        foreign key would refuse the batch, and its records would be rejected."""
+        the write lock, so nothing can delete them after this check. (On PostgreSQL the
+        database resolves the names itself: upsert_postgresql.set_authors.)"""
         cached = {self.author_ids[n] for n in names if n in self.author_ids}
         if not cached:
             return
@@ -345,6 +351,9 @@ class Upserter:
     def _set_authors(self, items: list[tuple[int, list[str]]], replace: bool = False) -> None:
         """Store the authors, in order, of (paper id, names) pairs."""
         if not items:
+            return
+        if connection.vendor == "postgresql":  # names resolved by the database
+            upsert_postgresql.set_authors(items, replace)
             return
         ids = self._author_ids({name for _, names in items for name in names})
         if replace:

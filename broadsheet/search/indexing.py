@@ -59,9 +59,7 @@ def index_papers(paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None
     done = 0
     for start in range(0, len(ids), INDEX_BATCH):
         with transaction.atomic():
-            found = backend.sync_documents(ids[start : start + INDEX_BATCH], texts)
-            if found:
-                backend.index_lexical(found)
+            found = backend.index_documents(ids[start : start + INDEX_BATCH], texts)
         done += len(found)
         if found:
             spelling.count_or_defer(found)

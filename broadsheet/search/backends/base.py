@@ -23,6 +23,17 @@ from broadsheet.search.results import Filters
 # Words per vocabulary upsert statement: 2 parameters each, under both engines' limits.
 WORD_ROWS = 1000
 WORD_COUNT_UPDATE = "docs = search_word.docs + excluded.docs"
+# A document's upsert (ON CONFLICT (paper_id) DO UPDATE SET ...): a vector, and the counting
+# of the words, stay only while the text is the one they were made from.
+DOCUMENT_UPDATE = (
+    "authors = excluded.authors, text_hash = excluded.text_hash, "
+    "embedding = CASE WHEN search_document.text_hash = excluded.text_hash "
+    "  THEN search_document.embedding ELSE NULL END, "
+    "embedded_at = CASE WHEN search_document.text_hash = excluded.text_hash "
+    "  THEN search_document.embedded_at ELSE NULL END, "
+    "words_counted_at = CASE WHEN search_document.text_hash = excluded.text_hash "
+    "  THEN search_document.words_counted_at ELSE NULL END"
+)
 
 __all__ = ["Backend", "PaperText", "Ranked", "document_id_batches", "in_list", "text_hash"]
 
@@ -127,6 +138,16 @@ class Backend:
         `texts` holds (title, abstract, author names) of papers the caller has just stored
         in this transaction (an ingest batch): those are not read back from the database,
         which was half of this method's time in an import (bench/README.md)."""
+        values = self._document_values(paper_ids, texts)
+        if values:
+            self._write_documents(values)
+        return [v[0] for v in values]
+
+    def _document_values(
+        self, paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None
+    ) -> list[tuple[int, str, str]]:
+        """(paper id, authors, text hash) of the documents of those of these ids that are
+        papers; drops the documents of the others."""
         from broadsheet.search.models import SearchDocument
 
         texts = texts or {}
@@ -139,28 +160,29 @@ class Backend:
             if gone:
                 SearchDocument.objects.filter(paper_id__in=gone).delete()
                 self.forget(gone)
-        if not rows:
-            return []
-        values = [
+        return [
             (pid, ", ".join(authors), text_hash(title, abstract))
             for pid, title, abstract, authors in rows
         ]
-        # One statement per batch; a changed text drops its now-stale vector and waits for
-        # its words to be counted (spelling.py).
+
+    def _write_documents(self, values: list[tuple[int, str, str]]) -> None:
+        """Upsert (paper id, authors, text hash) rows; a changed text drops its now-stale
+        vector and waits for its words to be counted (spelling.py)."""
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO search_document (paper_id, authors, text_hash) VALUES (%s, %s, %s) "
-                "ON CONFLICT (paper_id) DO UPDATE SET authors = excluded.authors, "
-                "text_hash = excluded.text_hash, "
-                "embedding = CASE WHEN search_document.text_hash = excluded.text_hash "
-                "  THEN search_document.embedding ELSE NULL END, "
-                "embedded_at = CASE WHEN search_document.text_hash = excluded.text_hash "
-                "  THEN search_document.embedded_at ELSE NULL END, "
-                "words_counted_at = CASE WHEN search_document.text_hash = excluded.text_hash "
-                "  THEN search_document.words_counted_at ELSE NULL END",
+                f"ON CONFLICT (paper_id) DO UPDATE SET {DOCUMENT_UPDATE}",
                 values,
             )
-        return [r[0] for r in rows]
+
+    def index_documents(
+        self, paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None = None
+    ) -> list[int]:
+        """sync_documents() and index_lexical() of the papers it found."""
+        found = self.sync_documents(paper_ids, texts)
+        if found:
+            self.index_lexical(found)
+        return found
 
     def _stored_texts(self, paper_ids: Sequence[int]) -> list[tuple[int, str, str, list[str]]]:
         """(id, title, abstract, author names in order) of those of these ids that are papers."""

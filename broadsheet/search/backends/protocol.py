@@ -102,6 +102,13 @@ class SearchBackend(Protocol):
         papers (the others' documents and index entries are dropped)."""
         ...
 
+    def index_documents(
+        self, paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None = None
+    ) -> list[int]:
+        """`sync_documents()` and `index_lexical()` of the papers found (a backend may do
+        both in one pass); returns the ids that are papers."""
+        ...
+
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
         """Write the lexical entries of these papers (in the caller's transaction)."""
         ...

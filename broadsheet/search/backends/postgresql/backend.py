@@ -10,13 +10,17 @@ reach PostgreSQL only as parameters of plainto_tsquery / phraseto_tsquery, combi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 from django.db import connection, transaction
 
-from broadsheet.search.backends.base import WORD_COUNT_UPDATE, Backend, Ranked
-from broadsheet.search.backends.protocol import IndexStatus
+from broadsheet.lib.pg_copy import staged
+from broadsheet.search.backends.base import DOCUMENT_UPDATE, WORD_COUNT_UPDATE, Backend, Ranked
+from broadsheet.search.backends.postgresql import tsv_writer
+from broadsheet.search.backends.protocol import IndexStatus, PaperText
 from broadsheet.search.fields import to_pg_text
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
@@ -32,7 +36,11 @@ TSV = (
     f"setweight(to_tsvector('{CONFIG}', coalesce(d.authors, '')), 'C')"
 )
 EF_SEARCH = 100
+CATCH_UP_BATCH = 5000  # documents given their tsvector per transaction by catch_up()
 EXACT_BELOW = 20_000  # vectors: fewer are searched exactly, without the HNSW graph
+
+
+log = logging.getLogger("broadsheet.search")
 
 
 def ts_term(term: Term) -> tuple[str, list]:
@@ -105,6 +113,61 @@ class PostgresBackend(Backend):
                 f"ON CONFLICT (word) DO UPDATE SET {WORD_COUNT_UPDATE}",
                 [list(words), list(docs)],
             )
+
+    def _write_documents(self, values: list[tuple[int, str, str]], tsv: bool = True) -> None:
+        """Documents and their tsvectors in one pass: the rows staged with COPY, then one
+        INSERT ... SELECT that computes each tsvector as it writes the row (a separate
+        UPDATE would write every row, and its GIN entries, twice). With `tsv` false, the
+        tsvectors are left NULL, for tsv_writer to fill in."""
+        stage = staged(
+            "search_document_staged", "paper_id bigint, authors text, text_hash varchar(40)",
+            ["paper_id", "authors", "text_hash"], values,
+        )  # fmt: skip
+        if tsv:
+            select = f"{TSV} FROM {stage} d JOIN papers_paper p ON p.id = d.paper_id"
+        else:
+            select = f"NULL FROM {stage} d"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO search_document (paper_id, authors, text_hash, tsv) "
+                f"SELECT d.paper_id, d.authors, d.text_hash, {select} "
+                f"ON CONFLICT (paper_id) DO UPDATE SET {DOCUMENT_UPDATE}, tsv = excluded.tsv"
+            )
+
+    def index_documents(
+        self, paper_ids: Sequence[int], texts: Mapping[int, PaperText] | None = None
+    ) -> list[int]:
+        """The documents with their tsvectors; during an import, from its second chunk on,
+        the tsvectors are written by tsv_writer once the batch has committed."""
+        values = self._document_values(paper_ids, texts)
+        if values:
+            found = [v[0] for v in values]
+            later = tsv_writer.active() and tsv_writer.defer(found, self.index_lexical)
+            self._write_documents(values, tsv=not later)
+        return [v[0] for v in values]
+
+    def bulk_import(self) -> AbstractContextManager[None]:
+        return tsv_writer.in_background(self.catch_up)
+
+    def catch_up(self) -> int:
+        """Fill in the tsvectors an interrupted import left NULL; returns how many."""
+        done = 0
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT paper_id FROM search_document WHERE tsv IS NULL "
+                    "ORDER BY paper_id LIMIT %s",
+                    [CATCH_UP_BATCH],
+                )
+                ids = [r[0] for r in cursor.fetchall()]
+            if not ids:
+                break
+            with transaction.atomic():
+                self.index_lexical(ids)
+            done += len(ids)
+        if done:
+            log.info("%s papers left without a tsvector by an interrupted import indexed", done)
+        return done
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
         with connection.cursor() as cursor:
