@@ -3,7 +3,7 @@
     .venv/bin/python bench/backfill.py [--records 1000000] [--keywords]
 
 The records are arXiv-shaped ListRecords pages of 1000 records chained by resumption tokens,
-with the real titles and abstracts of ../shared/data/arxiv-1000.csv (recombined, numbered so
+with the real titles and abstracts of broadsheet/papers/data/arxiv-1000.csv (recombined, numbered so
 that no two texts are the same), varied ids, 1-8 authors and categories: 80% list cs.LG or
 cs.CL (kept), the rest cs.CV or math.OC only (skipped by the filter). A second process serves
 the pages, pre-written to files, on 127.0.0.1 with no spacing between requests.

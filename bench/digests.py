@@ -3,7 +3,7 @@
     .venv/bin/python bench/digests.py [--subscribers 10000] [--papers 100000]
 
 A fresh SQLite site with N papers (titles and abstracts recombined from
-../shared/data/arxiv-1000.csv, published over the last 60 days, 300 of them listed this week
+the 1,000 real abstracts shipped in broadsheet/papers/data/arxiv-1000.csv, published over the last 60 days, 300 of them listed this week
 with votes), S confirmed daily subscribers with two saved searches each (drawn from 200
 distinct queries, as real subscribers share interests), and aiosmtpd in its own process
 counting what it accepts. Then `send_digests` for today, timed, with where the time went.
@@ -32,15 +32,7 @@ from pathlib import Path
 from sitelib import django_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside the checkout (or beside a worktree's parent folder).
-CSV = (
-    next(
-        (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.exists()),
-        ROOT.parent / "shared",
-    )
-    / "data"
-    / "arxiv-1000.csv"
-)
+CSV = ROOT / "broadsheet" / "papers" / "data" / "arxiv-1000.csv"  # shipped with the package
 CATS = "cs.LG cs.CL cs.CV cs.AI stat.ML cs.RO cs.IR math.OC cs.NE eess.IV".split()
 STOP = set("a an the of for and in on with to from by via is are we our its using towards".split())
 

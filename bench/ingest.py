@@ -3,7 +3,7 @@
     .venv/bin/python bench/ingest.py [--records 1000000] [--engine both|sqlite|postgresql]
         [--database-url postgres://...]
 
-Records are shaped on ../shared/data/arxiv-1000.csv (real titles and abstracts, recombined),
+Records are shaped on broadsheet/papers/data/arxiv-1000.csv (real titles and abstracts, recombined),
 with 1-12 authors from a pool of names, categories and dates. One corpus, imported by each
 engine in turn through the path of `broadsheet ingest jsonl` (each in a process of its own,
 since Django runs on one database per process). Prints records/second for each and, as
@@ -37,10 +37,7 @@ from pathlib import Path
 from sitelib import django_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
-CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
-if not CSV.exists():
-    CSV = ROOT.parent.parent / "shared" / "data" / "arxiv-1000.csv"
+CSV = ROOT / "broadsheet" / "papers" / "data" / "arxiv-1000.csv"  # shipped with the package
 FIRST = (
     "Ada Alan Grace Edsger Barbara Donald Leslie Frances John Radia Yann Fei-Fei Geoffrey Yoshua Daphne Judea Shafi Silvio Michael Andrew Tim Ilya Oriol Demis"
 ).split()

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/recommend.py [--trials 300]
 
-Over ../shared/data/arxiv-1000.csv (embedded once with our MiniLM model, cached under
+Over broadsheet/papers/data/arxiv-1000.csv (embedded once with our MiniLM model, cached under
 artifacts/): a simulated member likes 5 papers of one arXiv category (the "main" taste), or 4
 of one and 1 of another ("mixed"); every other paper is a candidate. Prints precision@10 (the
 share of the top 10 in the main category) for the similarity alone, the linear model alone,
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
+CSV = ROOT / "broadsheet" / "papers" / "data" / "arxiv-1000.csv"  # shipped with the package
 CACHE = ROOT / "artifacts" / "arxiv-1000-vectors.npy"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BROADSHEET_DEBUG", "true")

@@ -6,7 +6,7 @@
     BROADSHEET_DATABASE_URL=postgres://... .venv/bin/python bench/search.py --papers 20000
     .venv/bin/python bench/search.py --calibrate 3000   # generated vectors vs real embeddings
 
-The corpus: the 1,000 real abstracts of ../shared/data/arxiv-1000.csv are embedded once
+The corpus: the 1,000 real abstracts of broadsheet/papers/data/arxiv-1000.csv are embedded once
 (cached beside the database), then each generated paper takes a real paper's sentences mixed
 with another's (so word frequencies stay Zipf-like and lengths realistic) and a vector near
 that paper's real one, pulled towards the other's (clusters of real structure; uniformly
@@ -41,10 +41,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside a checkout; a worktree sits one level deeper (wt/NAME).
-CSV = ROOT.parent / "shared" / "data" / "arxiv-1000.csv"
-if not CSV.exists():
-    CSV = ROOT.parent.parent / "shared" / "data" / "arxiv-1000.csv"
+CSV = ROOT / "broadsheet" / "papers" / "data" / "arxiv-1000.csv"  # shipped with the package
 COMMON = ["learning", "neural network", "model", "deep learning", "data", "the", "training"]
 
 

@@ -3,7 +3,7 @@ correction's time against brute force.
 
     .venv/bin/python bench/spelling.py [--words 1000000] [--brute 3]
 
-The vocabulary: the words of the 1,000 real abstracts of ../shared/data/arxiv-1000.csv with
+The vocabulary: the words of the 1,000 real abstracts of broadsheet/papers/data/arxiv-1000.csv with
 their counts scaled up, plus generated words (real words with one to three random edits,
 and pairs run together, as names, formulas and typos fill a real vocabulary) until it holds
 --words words with Zipf-like counts. Heaps' law on the 1,000 abstracts (4,985 words in 250,
