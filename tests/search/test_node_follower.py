@@ -8,6 +8,10 @@ search-follow` process killed with SIGKILL while it indexes.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -17,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from broadsheet.papers.models import Paper
 from broadsheet.search.backends import get_backend
@@ -32,6 +36,7 @@ from broadsheet.search.results import Filters
 from tests.factories import make_paper
 
 TIMEOUT = 60.0  # generous: the machine is shared; nothing here measures speed
+PAPERS = 200  # in the batch a follower is killed in
 BROADSHEET = str(Path(sys.executable).parent / "broadsheet")
 
 
@@ -206,3 +211,76 @@ def _seqs(ids: list[int]) -> list[tuple[int, int]]:
             [ids],
         )
         return cursor.fetchall()
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def start_follower(data_dir: Path, log: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(
+        BROADSHEET_DATA_DIR=str(data_dir),
+        BROADSHEET_DATABASE_URL=database_url(),
+        BROADSHEET_SEARCH_ENGINE="embedded",
+    )
+    with open(log, "a") as out:
+        return subprocess.Popen(
+            [BROADSHEET, "search-follow", "--poll", "0.2"], env=env, stdout=out, stderr=out
+        )
+
+
+def test_a_follower_killed_mid_batch_catches_up_with_nothing_lost_or_doubled(embedded, tmp_path):
+    data_dir, log = tmp_path / "data", tmp_path / "follower.log"
+    node = data_dir / f"search-{connection.settings_dict['NAME']}"
+    first = make_paper("Okapi census")
+    index_papers([first.pk])
+    child = start_follower(data_dir, log)
+    try:
+        with node_state.node(node):
+            eventually(lambda: node_state.read().get("watermark") is not None, "built")
+        # One transaction of many papers, some with vectors. The test holds the vector
+        # index's writer lock: the follower commits the batch's words, then waits there,
+        # before the vector generation and the watermark. It is killed then.
+        with open(node / "vectors" / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with transaction.atomic():
+                papers = Paper.objects.bulk_create(
+                    Paper(title=f"Dugong census {i}", slug=f"dugong-{i}", abstract="Sea cows.")
+                    for i in range(PAPERS)
+                )
+                index_papers([p.pk for p in papers])
+                for i, p in enumerate(papers[:50]):
+                    embed(p, unit(100 + i))
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()::text")
+                    batch_xid = int(cursor.fetchone()[0])
+            eventually(lambda: lexical_count(node) == PAPERS + 1, "the batch's words committed")
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=TIMEOUT)
+        # Killed mid-batch: the watermark has not passed the batch's transaction.
+        assert int(node_state_of(node)) <= batch_xid
+        child = start_follower(data_dir, log)
+        eventually(lambda: lexical_count(node) == PAPERS + 1, "all indexed after the restart")
+        with node_state.node(node):
+            eventually(lambda: node_state.read()["vectors"]["count"] == 50, "every vector")
+        hits = words_on_all(node, "dugong")
+        assert len(hits) == len(set(hits)) == PAPERS
+        assert nearest_on(node, unit(120))[:1] == [papers[20].pk]
+    finally:
+        child.terminate()
+        child.wait(timeout=TIMEOUT)
+    assert "Traceback" not in log.read_text()
+
+
+def node_state_of(node: Path) -> str | None:
+    with node_state.node(node):
+        return node_state.read().get("watermark")
+
+
+def words_on_all(node: Path, text: str) -> list[int]:
+    with node_state.node(node), snapshot.pinned():
+        wanted = lexical_index.build(parse(text), Filters())
+        return [pid for pid, _ in lexical_index.search(wanted, 10_000)]
