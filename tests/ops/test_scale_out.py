@@ -87,6 +87,7 @@ def test_two_web_servers_share_votes_submissions_and_new_papers(site, tmp_path, 
     (tmp_path / "new.jsonl").write_text(json.dumps(record) + "\n")
     worker_env = server_env(tmp_path, "worker")
     run_broadsheet(["ingest", "jsonl", str(tmp_path / "new.jsonl")], worker_env)
+
     def found_on(server) -> list[str]:
         status, found = server.request("GET", "/api/v1/search?q=zymurgical")
         assert status == 200

@@ -9,6 +9,7 @@ search-follow` process killed with SIGKILL while it indexes.
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from broadsheet.papers.models import Paper
@@ -284,3 +286,24 @@ def words_on_all(node: Path, text: str) -> list[int]:
     with node_state.node(node), snapshot.pinned():
         wanted = lexical_index.build(parse(text), Filters())
         return [pid for pid, _ in lexical_index.search(wanted, 10_000)]
+
+
+def test_search_follow_refuses_a_site_without_node_indexes(db, settings):
+    settings.SEARCH_ENGINE = "database"
+    with pytest.raises(CommandError, match="search-follow is for PostgreSQL|is not `embedded`"):
+        call_command("search-follow", "--once")
+
+
+def test_search_follow_once_builds_a_node_then_indexes_what_changed(embedded, tmp_path):
+    paper = make_paper("Pangolin census")
+    index_papers([paper.pk])
+    out = io.StringIO()
+    with node_state.node(tmp_path / "node"):
+        call_command("search-follow", "--once", stdout=out)
+        assert words_on(tmp_path / "node", "pangolin") == [paper.pk]
+        Paper.objects.filter(pk=paper.pk).update(title="Armadillo census")
+        call_command("search-follow", "--once", stdout=out)
+        assert words_on(tmp_path / "node", "armadillo") == [paper.pk]
+        with follower.node_lock(), pytest.raises(CommandError, match="another follower"):
+            call_command("search-follow", "--once")
+    assert out.getvalue().splitlines()[-1] == "Indexed 1 changed papers."

@@ -151,6 +151,7 @@ class Follower:
             done += len(ids)
         vectorindex.sync(full=True)
         node_state.update(lexical=name, watermark=str(start))
+        lexical_index._cleanup(lexical_index.base_dir(), keep=name)  # earlier builds
         self.seen = set()
         self._heartbeat(start)
         log.info("search index of this node built: %d papers, following from %s", done, start)

@@ -24,10 +24,15 @@ class Command(BaseCommand):
             "--poll", type=float, default=None, help="seconds between checks without a NOTIFY"
         )
         parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="build this node's indexes afresh from the database first",
+        )
+        parser.add_argument(
             "--once", action="store_true", help="build if need be, index what changed, exit"
         )
 
-    def handle(self, *args, poll=None, once=False, **options):
+    def handle(self, *args, poll=None, once=False, rebuild=False, **options):
         from broadsheet.search.backends.postgresql import follower
 
         if connection.vendor != "postgresql":
@@ -45,6 +50,8 @@ class Command(BaseCommand):
         try:
             with follower.node_lock():
                 f = follower.Follower()
+                if rebuild:
+                    f.build()
                 if once:
                     f.prepare()
                     done = f.step()
