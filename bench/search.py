@@ -138,10 +138,15 @@ def build(n: int, real, vectors, rng: random.Random) -> dict[str, float]:
     from broadsheet.papers.models import Paper
     from broadsheet.search.backends import get_backend
     from broadsheet.search.backends.base import text_hash
+    from broadsheet.search.embedder import model_name
     from broadsheet.search.fields import VectorField
+    from broadsheet.search.indexing import model_id
 
     backend = get_backend()
     field = VectorField()
+    # The vectors are named after the query model, as `broadsheet embed` names its own: a
+    # vector of no known model is not compared with queries.
+    model = model_id(model_name())
     cast = "::vector" if connection.vendor == "postgresql" else ""
     times = {"insert": 0.0, "lexical": 0.0}
     batch: list = []
@@ -168,13 +173,14 @@ def build(n: int, real, vectors, rng: random.Random) -> dict[str, float]:
             with connection.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO search_document (paper_id, authors, text_hash, embedding, "
-                    f"embedded_at) VALUES (%s, '', %s, %s{cast}, %s)",
+                    f"embedded_at, model_id) VALUES (%s, '', %s, %s{cast}, %s, %s)",
                     [
                         (
                             p.pk,
                             text_hash(p.title, p.abstract),
                             field.get_db_prep_value(row[2], connection),
                             now,
+                            model,
                         )
                         for p, row in zip(papers, batch, strict=True)
                     ],  # fmt: skip
