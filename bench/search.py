@@ -4,6 +4,8 @@
     .venv/bin/python bench/search.py --papers 1000000   # the issue's target size
     .venv/bin/python bench/search.py --papers 1000000 --data-dir D   # reuses a corpus built in D
     BROADSHEET_DATABASE_URL=postgres://... .venv/bin/python bench/search.py --papers 20000
+    BROADSHEET_SEARCH_ENGINE=embedded BROADSHEET_DATABASE_URL=... bench/search.py --data-dir D
+        # the same corpus (built by the run above in D) from node-local indexes
     .venv/bin/python bench/search.py --calibrate 3000   # generated vectors vs real embeddings
 
 The corpus: the 1,000 real abstracts of broadsheet/papers/data/arxiv-1000.csv are embedded once
@@ -133,10 +135,15 @@ def build(n: int, real, vectors, rng: random.Random) -> dict[str, float]:
     from broadsheet.papers.models import Paper
     from broadsheet.search.backends import get_backend
     from broadsheet.search.backends.base import text_hash
+    from broadsheet.search.embedder import model_name
     from broadsheet.search.fields import VectorField
+    from broadsheet.search.indexing import model_id
 
     backend = get_backend()
     field = VectorField()
+    # The vectors are named after the query model, as `broadsheet embed` names its own: a
+    # vector of no known model is not compared with queries.
+    model = model_id(model_name())
     cast = "::vector" if connection.vendor == "postgresql" else ""
     times = {"insert": 0.0, "lexical": 0.0}
     batch: list = []
@@ -163,13 +170,14 @@ def build(n: int, real, vectors, rng: random.Random) -> dict[str, float]:
             with connection.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO search_document (paper_id, authors, text_hash, embedding, "
-                    f"embedded_at) VALUES (%s, '', %s, %s{cast}, %s)",
+                    f"embedded_at, model_id) VALUES (%s, '', %s, %s{cast}, %s, %s)",
                     [
                         (
                             p.pk,
                             text_hash(p.title, p.abstract),
                             field.get_db_prep_value(row[2], connection),
                             now,
+                            model,
                         )
                         for p, row in zip(papers, batch, strict=True)
                     ],  # fmt: skip
@@ -257,7 +265,10 @@ def main() -> None:
     from broadsheet.search.results import Filters
 
     rng = random.Random(args.seed)
-    print(f"Search benchmark: {args.papers:,} papers, {connection.vendor}, data in {data_dir}")
+    engine = " (engine: this node's indexes)" if node_local() else ""
+    print(
+        f"Search benchmark: {args.papers:,} papers, {connection.vendor}{engine}, data in {data_dir}"
+    )
     time.perf_counter()
     real, vectors, rate = load_real(
         Path(tempfile.gettempdir()) / "broadsheet-bench-cache", measure=True
@@ -274,6 +285,12 @@ def main() -> None:
     else:
         times = build(args.papers, real, vectors, rng)
         print("  build: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+    if node_local():
+        from broadsheet.search.backends.postgresql.follower import Follower
+
+        t = time.perf_counter()
+        Follower().prepare()  # a fresh node builds its indexes from the database
+        print(f"  this node's indexes (tantivy, faiss) built in {time.perf_counter() - t:.1f} s")
     print(f"  load average {load()}")
 
     backend = get_backend()
@@ -294,7 +311,7 @@ def main() -> None:
 
     exact_ms = timed(brute, qs)
     ann_ms = timed(lambda q: backend.semantic(qvecs[q], Filters(), 100), qs)
-    name = "faiss IVF" if connection.vendor == "sqlite" else "pgvector HNSW"
+    name = "faiss IVF" if connection.vendor == "sqlite" or node_local() else "pgvector HNSW"
     print(line(f"semantic, {name} (top 100)", ann_ms))
     print(line("semantic, exact numpy (top 10)", exact_ms))
     print(f"  brute force / ANN p50 ratio: {pct(exact_ms, 0.5) / pct(ann_ms, 0.5):.1f}x")
@@ -362,6 +379,14 @@ def calibrate(n: int, rng: random.Random) -> None:
 def _lid(sorted_sims: np.ndarray, k: int) -> float:
     distances = np.sqrt(np.maximum(2 - 2 * sorted_sims[:, :k], 1e-12))
     return float(np.median(-1 / np.mean(np.log(distances / distances[:, -1:]), axis=1)))
+
+
+def node_local() -> bool:
+    """PostgreSQL serving search from this node's own indexes (BROADSHEET_SEARCH_ENGINE)."""
+    from django.conf import settings
+    from django.db import connection
+
+    return connection.vendor == "postgresql" and settings.SEARCH_ENGINE == "embedded"
 
 
 def load() -> str:

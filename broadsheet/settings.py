@@ -345,6 +345,12 @@ GITHUB_TOKEN = env("BROADSHEET_GITHUB_TOKEN")
 
 # Search by meaning as well as by words (loads a 21 MB model on the first query).
 SEARCH_SEMANTIC = envbool("BROADSHEET_SEARCH_SEMANTIC", True)
+# Which engine serves search on PostgreSQL: `database` (tsvector/GIN and pgvector HNSW in the
+# database) or `embedded` (tantivy and a faiss file in each node's data directory, fed from the
+# database's change log by `broadsheet search-follow`). SQLite always runs the embedded engine.
+SEARCH_ENGINE = env("BROADSHEET_SEARCH_ENGINE", "database").strip().lower()
+if SEARCH_ENGINE not in ("database", "embedded"):
+    raise SettingError(f"BROADSHEET_SEARCH_ENGINE={SEARCH_ENGINE!r}: expected database or embedded")
 
 # API: requests per minute per IP (anonymous) and per token or member session.
 API_RATE_LIMIT_ANONYMOUS = envint("BROADSHEET_API_RATE_LIMIT_ANONYMOUS", 60, minimum=1)

@@ -30,19 +30,21 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass
 
 
-def worker_command() -> list[str]:
-    """`broadsheet worker` with the same interpreter and installation as this process."""
+def worker_command(name: str = "worker") -> list[str]:
+    """`broadsheet <name>` with the same interpreter and installation as this process."""
     script = Path(sys.executable).parent / "broadsheet"
     if script.exists():
-        return [str(script), "worker"]
-    return [sys.executable, "-m", "broadsheet", "worker"]
+        return [str(script), name]
+    return [sys.executable, "-m", "broadsheet", name]
 
 
 class JobWorker:
-    """A supervised `broadsheet worker` child process."""
+    """A supervised `broadsheet worker` child process (or another long-running command:
+    `broadsheet search-follow`, which keeps a PostgreSQL node's search indexes)."""
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, what: str = "the job worker") -> None:
         self.command = command or worker_command()
+        self.what = what
         self.process: subprocess.Popen | None = None
         self.started_at = 0.0
         self.stopping = False
@@ -51,7 +53,7 @@ class JobWorker:
         self.started_at = time.monotonic()
         # Output goes where the server's goes: console mail and job logs show beside requests.
         self.process = subprocess.Popen(self.command, preexec_fn=_die_with_parent)
-        log.info("started the job worker (pid %s)", self.process.pid)
+        log.info("started %s (pid %s)", self.what, self.process.pid)
 
     def keep_alive(self) -> None:
         """Start the worker again if it exited (called from the master's loop, every second)."""
@@ -60,7 +62,8 @@ class JobWorker:
         if time.monotonic() - self.started_at < RESTART_SECONDS:
             return
         log.warning(
-            "the job worker (pid %s) exited with %s; starting it again",
+            "%s (pid %s) exited with %s; starting it again",
+            self.what,
             self.process.pid,
             self.process.returncode,
         )

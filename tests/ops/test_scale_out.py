@@ -38,12 +38,15 @@ def site(transactional_db, tmp_path):
     list_paper(listed, timezone.localdate())
     fresh = make_paper("Fresh unlisted paper", arxiv_id="2601.00002", published_at=timezone.now())
     token = create_token(ada, "laptop", "write")[1]
-    return {"listed": listed, "fresh": fresh, "token": token}
+    yield {"listed": listed, "fresh": fresh, "token": token}
+    with connection.cursor() as cursor:  # the search change log is not a model: not flushed
+        cursor.execute("TRUNCATE search_outbox, search_node, search_outbox_floor")
 
 
-def server_env(tmp_path, name: str) -> dict[str, str]:
+def server_env(tmp_path, name: str, **overrides: str) -> dict[str, str]:
     return child_env(
         tmp_path / name,
+        **overrides,
         BROADSHEET_DATABASE_URL=database_url(),
         BROADSHEET_SEARCH_SEMANTIC="false",  # words are enough here; no model per server
         BROADSHEET_API_RATE_LIMIT_TOKEN="100000",
@@ -61,7 +64,9 @@ def anonymous_votes(server, path: str) -> tuple[str, int]:
 
 def test_two_web_servers_share_votes_submissions_and_new_papers(site, tmp_path, start_server):
     a = start_server(server_env(tmp_path, "web-a"), "--workers", "1", "--threads", "2")
-    b = start_server(server_env(tmp_path, "web-b"), "--workers", "1", "--threads", "2")
+    # B serves search from its own indexes, kept by the search follower `serve` starts.
+    b_env = server_env(tmp_path, "web-b", BROADSHEET_SEARCH_ENGINE="embedded")
+    b = start_server(b_env, "--workers", "1", "--threads", "2")
     a.wait_ready()
     b.wait_ready()
     token = site["token"]
@@ -104,10 +109,17 @@ def test_two_web_servers_share_votes_submissions_and_new_papers(site, tmp_path, 
     (tmp_path / "new.jsonl").write_text(json.dumps(record) + "\n")
     worker_env = server_env(tmp_path, "worker")
     run_broadsheet(["ingest", "jsonl", str(tmp_path / "new.jsonl")], worker_env)
-    for server in (a, b):
+
+    def found_on(server) -> list[str]:
         status, found = server.request("GET", "/api/v1/search?q=zymurgical")
         assert status == 200
-        assert [item["paper"]["id"] for item in found["items"]] == ["2601.00003"]
+        return [item["paper"]["id"] for item in found["items"]]
+
+    assert found_on(a) == ["2601.00003"]  # the database's own index: at once
+    deadline = time.monotonic() + 60  # B's follower replays the change log: soon after
+    while found_on(b) != ["2601.00003"]:
+        assert time.monotonic() < deadline, "B's search never found the new paper"
+        time.sleep(0.1)
 
 
 def _race(n: int, body) -> list:

@@ -11,6 +11,7 @@ import pytest
 from broadsheet.search.backends import base, get_backend
 from broadsheet.search.backends.embedded.backend import EmbeddedBackend
 from broadsheet.search.backends.postgresql.backend import PostgresBackend
+from broadsheet.search.backends.postgresql.embedded import PostgresEmbeddedBackend
 from broadsheet.search.backends.protocol import IndexStatus, SearchBackend
 from broadsheet.search.indexing import index_papers
 from broadsheet.search.models import SearchWord
@@ -23,7 +24,7 @@ PROTOCOL_METHODS = {
 }
 
 
-@pytest.mark.parametrize("cls", [EmbeddedBackend, PostgresBackend])
+@pytest.mark.parametrize("cls", [EmbeddedBackend, PostgresBackend, PostgresEmbeddedBackend])
 def test_each_backend_implements_every_method_of_the_protocol(cls):
     assert {"lexical", "semantic", "sync_vectors", "bulk_import", "status"} <= PROTOCOL_METHODS
     for name in PROTOCOL_METHODS:

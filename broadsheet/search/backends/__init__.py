@@ -1,8 +1,10 @@
 """The search backends, one per engine, behind one interface (protocol.SearchBackend).
 
-`get_backend()` picks one by the connection's vendor: this is the one place outside the
-migrations that decides by database which search runs. Nothing is imported at package
-import, so the indexing process (embedded/index_worker.py) can load it before Django."""
+`get_backend()` picks one by the connection's vendor (and on PostgreSQL by
+BROADSHEET_SEARCH_ENGINE: the database's own indexes, or the embedded engine on each node):
+this is the one place outside the migrations that decides by database which search runs.
+Nothing is imported at package import, so the indexing process (embedded/index_worker.py)
+can load it before Django."""
 
 from __future__ import annotations
 
@@ -15,12 +17,20 @@ _backends: dict[str, SearchBackend] = {}
 
 
 def get_backend() -> SearchBackend:
+    from django.conf import settings
     from django.db import connection
 
     vendor = connection.vendor
-    backend = _backends.get(vendor)
+    key = vendor
+    if vendor == "postgresql" and settings.SEARCH_ENGINE == "embedded":
+        key = "postgresql-embedded"
+    backend = _backends.get(key)
     if backend is None:
-        if vendor == "postgresql":
+        if key == "postgresql-embedded":
+            from broadsheet.search.backends.postgresql.embedded import PostgresEmbeddedBackend
+
+            backend = PostgresEmbeddedBackend()
+        elif vendor == "postgresql":
             from broadsheet.search.backends.postgresql.backend import PostgresBackend
 
             backend = PostgresBackend()
@@ -30,5 +40,5 @@ def get_backend() -> SearchBackend:
             backend = EmbeddedBackend()
         else:  # pragma: no cover - settings only ever configure these two
             raise RuntimeError(f"search has no backend for {vendor}")
-        _backends[vendor] = backend
+        _backends[key] = backend
     return backend

@@ -64,6 +64,12 @@ class Command(BaseCommand):
             help="skip `migrate` and `collectstatic` (when a deploy step already ran them)",
         )
         parser.add_argument(
+            "--no-search-follower",
+            action="store_true",
+            help="PostgreSQL with BROADSHEET_SEARCH_ENGINE=embedded: do not start "
+            "`broadsheet search-follow` (when it runs as its own service)",
+        )
+        parser.add_argument(
             "--with-worker",
             action="store_true",
             help="also run `broadsheet worker` (mail, scheduled jobs) as a supervised child, "
@@ -84,27 +90,37 @@ class Command(BaseCommand):
         from gunicorn.app.base import BaseApplication
         from gunicorn.arbiter import Arbiter
 
-        from broadsheet.ops.supervise import JobWorker
+        from broadsheet.ops.supervise import JobWorker, worker_command
         from broadsheet.wsgi import application
 
-        job_worker = JobWorker() if options["with_worker"] else None
+        children = []
+        if options["with_worker"]:
+            children.append(JobWorker())
+        if (
+            connections["default"].vendor == "postgresql"
+            and settings.SEARCH_ENGINE == "embedded"
+            and not options["no_search_follower"]
+        ):
+            # This node's search indexes, kept in step with the database.
+            children.append(JobWorker(worker_command("search-follow"), "the search follower"))
 
         class Supervisor(Arbiter):
-            """gunicorn's master, which also keeps the job worker running."""
+            """gunicorn's master, which also keeps the job worker (and the search follower)
+            running."""
 
             def start(self):
                 super().start()
-                if job_worker is not None:
-                    job_worker.start()
+                for child in children:
+                    child.start()
 
             def manage_workers(self):
                 super().manage_workers()
-                if job_worker is not None:
-                    job_worker.keep_alive()
+                for child in children:
+                    child.keep_alive()
 
             def stop(self, graceful=True):
-                if job_worker is not None:
-                    job_worker.stop()
+                for child in children:
+                    child.stop()
                 super().stop(graceful)
 
         class Server(BaseApplication):
@@ -122,7 +138,7 @@ class Command(BaseCommand):
                     sys.stderr.write(f"\nError: {e}\n")
                     sys.exit(1)
 
-        also = " and the job worker" if job_worker is not None else ""
+        also = "".join(f" and {child.what}" for child in children)
         self.stdout.write(
             f"Serving on {bind} with {workers} processes x {threads} threads{also}", ending="\n"
         )

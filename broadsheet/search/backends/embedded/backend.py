@@ -50,6 +50,16 @@ class EmbeddedBackend(Backend):
         SQLite also keeps the statement prepared (figures: bench/README.md)."""
         return "IN (SELECT value FROM json_each(%s))", [json.dumps([int(i) for i in ids])]
 
+    def not_hidden(self, where: str) -> str:
+        return _not_hidden(where)
+
+    def embedding_sql(self) -> str:
+        """The stored vector `d.embedding` as little-endian float32 bytes, after vector_rows."""
+        return "d.embedding"
+
+    def vector_rows(self, rows: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        return rows
+
     # Indexing ----------------------------------------------------------------------------
 
     def catch_up(self) -> int:
@@ -145,7 +155,7 @@ class EmbeddedBackend(Backend):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT p.id FROM papers_paper p{join} WHERE p.id {among} "
-                f"AND {_not_hidden(where)}{vector}{where}",
+                f"AND {self.not_hidden(where)}{vector}{where}",
                 [*id_params, False, *params],
             )
             return {r[0] for r in cursor.fetchall()}
@@ -191,7 +201,7 @@ class EmbeddedBackend(Backend):
         where, params = self.filter_sql(filters)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT p.id FROM papers_paper p WHERE {_not_hidden(where)}{where} LIMIT %s",
+                f"SELECT p.id FROM papers_paper p WHERE {self.not_hidden(where)}{where} LIMIT %s",
                 [False, *params, DEEPEST + 1],
             )
             allowed = [r[0] for r in cursor.fetchall()]
@@ -289,12 +299,12 @@ class EmbeddedBackend(Backend):
         among, id_params = self.id_filter(ids)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT p.id, d.embedding FROM papers_paper p JOIN search_document d "
-                f"ON d.paper_id = p.id WHERE p.id {among} "
+                f"SELECT p.id, {self.embedding_sql()} FROM papers_paper p "
+                f"JOIN search_document d ON d.paper_id = p.id WHERE p.id {among} "
                 "AND p.hidden = %s AND d.embedded_at IS NOT NULL",
                 [*id_params, False],
             )
-            return cursor.fetchall()
+            return self.vector_rows(cursor.fetchall())
 
     def _share(self, filters: Filters) -> float:
         """Roughly what share of the papers pass these filters (the index knows how many
@@ -309,9 +319,9 @@ class EmbeddedBackend(Backend):
         where, params = self.filter_sql(filters)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT p.id, d.embedding FROM papers_paper p "
+                f"SELECT p.id, {self.embedding_sql()} FROM papers_paper p "
                 "JOIN search_document d ON d.paper_id = p.id "
-                f"WHERE {_not_hidden(where)} AND d.embedded_at IS NOT NULL{where} LIMIT %s",
+                f"WHERE {self.not_hidden(where)} AND d.embedded_at IS NOT NULL{where} LIMIT %s",
                 [False, *params, EXACT_FILTERED_MAX + 1],
             )
             rows = cursor.fetchall()
@@ -319,7 +329,7 @@ class EmbeddedBackend(Backend):
             return None
         if not rows:
             return []
-        return _by_similarity(rows, vector.astype(np.float32))[:limit]
+        return _by_similarity(self.vector_rows(rows), vector.astype(np.float32))[:limit]
 
     # Filters -----------------------------------------------------------------------------
 
@@ -353,7 +363,7 @@ def _folder_size(path: Path) -> int:
 
 
 def _not_hidden(where: str) -> str:
-    """The visibility test. Alone it is answered from the index on `hidden` (with the rowid
+    """The visibility test (SQLite). Alone it is answered from the index on `hidden` (with the rowid
     it holds); beside other filters, which read the paper's row anyway, the index would only
     add a lookup per paper (or walk all of itself instead of the table), so `+` keeps the
     planner off it (at 1M, category-filtered searches: p50 26.8-33.3 ms with `+`, 33.3-35.2

@@ -49,7 +49,7 @@ from django.conf import settings
 from django.db import connection
 
 from broadsheet.search.backends.base import day_start
-from broadsheet.search.backends.embedded import snapshot
+from broadsheet.search.backends.embedded import node_state, snapshot
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
@@ -98,7 +98,10 @@ _cache: dict[str, tuple[tantivy.Index, tuple]] = {}  # folder -> (index, meta.js
 
 
 def base_dir() -> Path:
-    """A folder beside the SQLite database, named after it."""
+    """A folder beside the SQLite database, named after it (on PostgreSQL: in this node's
+    search folder, node_state.py)."""
+    if node_state.node_local():
+        return node_state.node_dir() / "lexical"
     name = str(connection.settings_dict["NAME"])
     if not name or name == ":memory:" or name.startswith("file:"):
         return Path(settings.DATA_DIR) / "lexical-memory"
@@ -145,6 +148,8 @@ def words(text: str) -> list[str]:
 
 
 def current_name() -> str | None:
+    if node_state.node_local():
+        return node_state.read().get("lexical")
     with connection.cursor() as cursor:  # raw SQL: once per query, cheaper than the ORM
         cursor.execute("SELECT dirname FROM search_lexical_index WHERE id = 1")
         row = cursor.fetchone()
@@ -227,9 +232,10 @@ def _latest_searcher() -> tantivy.Searcher | None:
 
 
 @contextmanager
-def _writer() -> Iterator[tantivy.IndexWriter]:
-    """The one writer of the current index: waits for other writers, commits on success
-    and waits for the merges the commit started."""
+def _writer(into: str | None = None) -> Iterator[tantivy.IndexWriter]:
+    """The one writer of the current index (or of folder `into`, a new index being built):
+    waits for other writers, commits on success and waits for the merges the commit
+    started."""
     from broadsheet.search.models import LexicalIndexState
 
     folder = base_dir()
@@ -237,15 +243,18 @@ def _writer() -> Iterator[tantivy.IndexWriter]:
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # writers in other processes queue here
         try:
-            name = current_name()
+            name = into or current_name()
             if name is not None and not _of_this_version(name):
-                _queue_every_paper()
+                if not node_state.node_local():
+                    _queue_every_paper()  # a node's follower rebuilds its index instead
                 name = None
             if name is None:
                 # In the caller's transaction: rolled back, the next writer starts afresh.
-                name = f"v{SCHEMA_VERSION}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-"
-                name += uuid.uuid4().hex[:8]
-                LexicalIndexState.objects.update_or_create(id=1, defaults={"dirname": name})
+                name = new_name()
+                if node_state.node_local():
+                    node_state.update(lexical=name)
+                else:
+                    LexicalIndexState.objects.update_or_create(id=1, defaults={"dirname": name})
                 _cleanup(folder, keep=name)
             index = _index_at(folder / name)
             writer = _new_writer(index)
@@ -291,8 +300,14 @@ def _categories(primary: str, categories) -> list[str]:
     return sorted(out)
 
 
-def write(paper_ids: Sequence[int]) -> None:
-    """(Re)index these papers from the database; ids that are not papers are removed."""
+def new_name() -> str:
+    """A name for a new index folder."""
+    return f"v{SCHEMA_VERSION}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def write(paper_ids: Sequence[int], into: str | None = None) -> None:
+    """(Re)index these papers from the database; ids that are not papers are removed.
+    `into`: the folder of an index being built, rather than the current one."""
     from broadsheet.search.backends.base import in_list
 
     # Raw SQL (ids are ints from our own database): this runs for every ingest batch, and
@@ -305,7 +320,7 @@ def write(paper_ids: Sequence[int]) -> None:
             f"WHERE p.id IN {in_list(paper_ids)}"
         )
         rows = cursor.fetchall()
-    with _writer() as writer:
+    with _writer(into) as writer:
         writer.delete_documents_by_query(tantivy.Query.term_set_query(SCHEMA, "id", paper_ids))
         for pid, title, abstract, authors, published, primary, categories in rows:
             doc = tantivy.Document()

@@ -35,9 +35,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from django.conf import settings
@@ -45,7 +46,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from broadsheet.search.backends.base import in_list, served_model
-from broadsheet.search.backends.embedded import snapshot
+from broadsheet.search.backends.embedded import node_state, snapshot
 from broadsheet.search.embedder import DIMENSIONS
 from broadsheet.search.fields import from_blob
 
@@ -67,7 +68,9 @@ _models: dict[int, str] = {}  # id() of a mapped index -> the model of its vecto
 
 def index_dir() -> Path:
     """A folder beside the SQLite database, named after it (so the test database and the
-    real one never share an index)."""
+    real one never share an index); on PostgreSQL, in this node's search folder."""
+    if node_state.node_local():
+        return node_state.node_dir() / "vectors"
     name = str(connection.settings_dict["NAME"])
     if not name or name == ":memory:" or name.startswith("file:"):
         return Path(settings.DATA_DIR) / "vectors-memory"
@@ -111,8 +114,20 @@ def precise(index) -> bool:
 
 
 def state():
+    """The current generation (filename, count, model, synced_until), or None."""
     from broadsheet.search.models import VectorIndexState
 
+    if node_state.node_local():
+        vectors = node_state.read().get("vectors")
+        if not vectors:
+            return None
+        until = vectors.get("synced_until")
+        return SimpleNamespace(
+            filename=vectors["filename"],
+            count=vectors["count"],
+            model=vectors.get("model", ""),
+            synced_until=dt.datetime.fromisoformat(until) if until else None,
+        )
     return VectorIndexState.objects.filter(id=1).first()
 
 
@@ -129,10 +144,14 @@ def current_model() -> str | None:
 
 
 def _latest() -> tuple[object | None, int]:
-    # Raw SQL: this runs for every query, and the ORM would cost more than the read.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT filename, count, model FROM search_vector_index WHERE id = 1")
-        row = cursor.fetchone()
+    if node_state.node_local():
+        vectors = node_state.read().get("vectors")
+        row = (vectors["filename"], vectors["count"], vectors.get("model")) if vectors else None
+    else:
+        # Raw SQL: this runs for every query, and the ORM would cost more than the read.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT filename, count, model FROM search_vector_index WHERE id = 1")
+            row = cursor.fetchone()
     if row is None or not row[1]:
         return None, 0
     filename, count, model = row
@@ -194,9 +213,21 @@ def _writer_lock() -> Iterator[Path]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _embedding_sql() -> str:
+    """The stored vector as bytes: SQLite's BLOB, or pgvector's binary form (a 4-byte
+    header, then big-endian float32), far cheaper to read than its text."""
+    return "vector_send(embedding)" if connection.vendor == "postgresql" else "embedding"
+
+
+def _decode(value) -> np.ndarray:
+    if connection.vendor == "postgresql":
+        return np.frombuffer(bytes(value), dtype=">f4", offset=4).astype(np.float32)
+    return from_blob(value)
+
+
 def _rows_to_arrays(rows) -> tuple[np.ndarray, np.ndarray]:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    return ids, np.stack([from_blob(r[1]) for r in rows])
+    return ids, np.stack([_decode(r[1]) for r in rows])
 
 
 def _vectors(where: str, params: list) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -205,8 +236,9 @@ def _vectors(where: str, params: list) -> Iterator[tuple[np.ndarray, np.ndarray]
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT paper_id, embedding FROM search_document WHERE embedded_at IS NOT NULL "
-                f"AND paper_id > %s{where} ORDER BY paper_id LIMIT %s",
+                f"SELECT paper_id, {_embedding_sql()} FROM search_document "
+                f"WHERE embedded_at IS NOT NULL AND paper_id > %s{where} "
+                "ORDER BY paper_id LIMIT %s",
                 [last, *params, CHUNK],
             )
             rows = cursor.fetchall()
@@ -229,7 +261,7 @@ def _training_sample(ids: np.ndarray, count: int) -> np.ndarray:
     for start in range(0, len(chosen), 500):
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT paper_id, embedding FROM search_document WHERE paper_id IN "
+                f"SELECT paper_id, {_embedding_sql()} FROM search_document WHERE paper_id IN "
                 + in_list(chosen[start : start + 500].tolist())
             )
             parts.append(_rows_to_arrays(cursor.fetchall())[1])
@@ -297,23 +329,78 @@ def sync(full: bool = False) -> int:
             faiss = _faiss()
             keep = faiss.IDSelectorBatch(wanted)
             index.remove_ids(faiss.IDSelectorNot(keep))  # papers deleted or not embedded
-        name = f"vectors-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{SUFFIX}"
-        tmp = folder / (name + ".tmp")
-        _faiss().write_index(index, str(tmp))
-        os.replace(tmp, folder / name)
-        with transaction.atomic():
-            VectorIndexState.objects.update_or_create(
-                id=1,
-                defaults={
-                    "filename": name,
-                    "count": index.ntotal,
-                    "synced_until": started,
-                    "model": served_model() or "",
-                },
-            )
+        name = _save(index, folder, started)
+        if node_state.node_local():
+            _record_on_node(name, index.ntotal, started)
+        else:
+            with transaction.atomic():
+                VectorIndexState.objects.update_or_create(
+                    id=1,
+                    defaults={
+                        "filename": name,
+                        "count": index.ntotal,
+                        "synced_until": started,
+                        "model": served_model() or "",
+                    },
+                )
         _cleanup(folder, keep={name, current_state.filename if current_state else ""})
         log.info("vector index %s: %d vectors", name, index.ntotal)
         return index.ntotal
+
+
+def _save(index, folder: Path, started: dt.datetime) -> str:
+    """Write `index` as a new generation file; returns its name."""
+    name = f"vectors-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{SUFFIX}"
+    tmp = folder / (name + ".tmp")
+    _faiss().write_index(index, str(tmp))
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())  # on disk before the state names it
+    os.replace(tmp, folder / name)
+    return name
+
+
+def _record_on_node(name: str, count: int, started: dt.datetime) -> None:
+    vectors = {
+        "filename": name,
+        "count": count,
+        "synced_until": started.isoformat(),
+        "model": served_model() or "",
+    }
+    node_state.update(vectors=vectors)
+
+
+def apply(paper_ids: Sequence[int]) -> int | None:
+    """Bring these papers' entries in this node's vector index up to date with their stored
+    vectors (added, replaced or removed) as a new generation; returns the index's size, or
+    None when nothing changed. (The node's follower, postgresql/follower.py, calls this for
+    each batch of changed papers; an index that is missing, of another kind or outgrown is
+    rebuilt whole.)"""
+    with _writer_lock() as folder:
+        current_state = state()
+        index = _load_for_update(folder / current_state.filename) if current_state else None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM search_document WHERE embedded_at IS NOT NULL")
+            total = cursor.fetchone()[0]
+        if index is not None and not _outgrown(index, total):
+            started = timezone.now()
+            ids = sorted({int(i) for i in paper_ids})
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT paper_id, {_embedding_sql()} FROM search_document "
+                    f"WHERE embedded_at IS NOT NULL AND paper_id IN {in_list(ids)}"
+                )
+                rows = cursor.fetchall()
+            removed = index.remove_ids(np.array(ids, dtype=np.int64))
+            if not rows and not removed:
+                return None
+            if rows:
+                changed, vectors = _rows_to_arrays(rows)
+                index.add_with_ids(vectors, changed)
+            name = _save(index, folder, started)
+            _record_on_node(name, index.ntotal, started)
+            _cleanup(folder, keep={name, current_state.filename})
+            return index.ntotal
+    return sync(full=True)
 
 
 def _cleanup(folder: Path, keep: set[str]) -> None:
