@@ -42,3 +42,20 @@ def get_backend() -> SearchBackend:
             raise RuntimeError(f"search has no backend for {vendor}")
         _backends[key] = backend
     return backend
+
+
+def follows_changes() -> bool:
+    """Whether this node's search indexes follow the database's change log (PostgreSQL with
+    BROADSHEET_SEARCH_ENGINE=embedded), so `broadsheet search-follow` runs beside the server."""
+    from django.conf import settings
+    from django.db import connection
+
+    return connection.vendor == "postgresql" and settings.SEARCH_ENGINE == "embedded"
+
+
+def change_follower():
+    """The module that builds this node's indexes and follows the change log
+    (postgresql/follower.py); only where follows_changes()."""
+    from broadsheet.search.backends.postgresql import follower
+
+    return follower

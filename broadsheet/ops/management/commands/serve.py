@@ -12,6 +12,7 @@ from django.db import connections
 
 from broadsheet.lib.env import SettingError, env, envint
 from broadsheet.ops.migrate import migrate_locked
+from broadsheet.search.backends import follows_changes
 
 
 def default_workers() -> int:
@@ -96,11 +97,7 @@ class Command(BaseCommand):
         children = []
         if options["with_worker"]:
             children.append(JobWorker())
-        if (
-            connections["default"].vendor == "postgresql"
-            and settings.SEARCH_ENGINE == "embedded"
-            and not options["no_search_follower"]
-        ):
+        if follows_changes() and not options["no_search_follower"]:
             # This node's search indexes, kept in step with the database.
             children.append(JobWorker(worker_command("search-follow"), "the search follower"))
 

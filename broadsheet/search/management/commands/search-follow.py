@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+
+from broadsheet.search.backends import change_follower, follows_changes
 
 log = logging.getLogger("broadsheet.search")
 
@@ -33,18 +33,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, poll=None, once=False, rebuild=False, **options):
-        from broadsheet.search.backends.postgresql import follower
-
-        if connection.vendor != "postgresql":
+        if not follows_changes():
             raise CommandError(
-                "search-follow is for PostgreSQL sites; on SQLite the indexes are written "
-                "with every change"
+                "search-follow is for PostgreSQL sites with BROADSHEET_SEARCH_ENGINE=embedded; "
+                "elsewhere the indexes are written with every change or searches are served "
+                "from the database, and there is nothing to follow"
             )
-        if settings.SEARCH_ENGINE != "embedded":
-            raise CommandError(
-                "BROADSHEET_SEARCH_ENGINE is not `embedded`: searches are served from the "
-                "database, there is nothing to follow"
-            )
+        follower = change_follower()
         if poll is not None and poll <= 0:
             raise CommandError("--poll must be more than 0 seconds")
         try:
