@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from factories import add_authors, make_comment, make_listing, make_paper, make_user
 
+from broadsheet.front import page_cache
 from broadsheet.front.avatars import avatar_svg, hue, initials
 from broadsheet.front.cards import paper_links, thumbnail_src
 from broadsheet.papers.models import Author, Collection, CollectionItem, Paper
@@ -183,6 +184,7 @@ def test_feed_queries_do_not_grow_with_cards_that_each_have_a_submitter(
     if logged_in:
         client.force_login(member)
     busy_day(2)
+    page_cache.version.refresh(0)  # a process's first look at the versions takes one query more
     few = count_queries(client, url, 2)
 
     busy_day(18)
