@@ -38,7 +38,6 @@ import http.client
 import json
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -200,7 +199,12 @@ def build_members(corpus: dict, members: int, histories: int, rng: random.Random
 
     from broadsheet.accounts.models import User
     from broadsheet.papers.models import (
-        Collection, CollectionItem, Dismissal, Listing, Paper, Upvote,
+        Collection,
+        CollectionItem,
+        Dismissal,
+        Listing,
+        Paper,
+        Upvote,
     )  # fmt: skip
 
     now = timezone.now()
