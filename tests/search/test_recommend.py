@@ -14,7 +14,7 @@ from broadsheet.papers import collections
 from broadsheet.papers.dismissals import dismiss
 from broadsheet.papers.models import Dismissal
 from broadsheet.search.models import SearchDocument
-from broadsheet.search.recommend import _random_negatives, fit_linear, picks_for
+from broadsheet.search.recommend import _random_negatives, fit_linear, picks_for, vectors_of
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +157,24 @@ def test_not_interested_needs_a_member_and_a_real_paper(sample, ada):
     assert client.post("/for-you/not-interested", {"paper": "no-such"}).status_code == 404
     assert client.get("/for-you/not-interested").status_code == 405
     assert not Dismissal.objects.exists()
+
+
+def test_vectors_of_many_ids_reads_the_stored_vectors_in_one_query(
+    sample, index, django_assert_num_queries
+):
+    unembedded = make_paper("A paper not embedded yet")
+    index(unembedded, embed=False)
+    stored = dict(
+        SearchDocument.objects.filter(embedded_at__isnull=False).values_list(
+            "paper_id", "embedding"
+        )
+    )
+    # Hundreds of ids (a day's arrivals), unsorted and repeated, some with no paper at all.
+    wanted = [*sorted(stored, reverse=True), *stored, unembedded.pk, *range(10**6, 10**6 + 400)]
+    with django_assert_num_queries(1):
+        found = vectors_of(wanted)
+    assert list(found) == sorted(stored)
+    for pid, vector in found.items():
+        assert vector.dtype == np.float32 and vector.shape == (384,)
+        np.testing.assert_array_equal(vector, stored[pid])
+    assert vectors_of([]) == {}
