@@ -272,7 +272,7 @@ class EmbeddedBackend(Backend):
                 hits = vectorindex.search(vector, min(fetch, DEEPEST))
             if not hits:
                 return []
-            ids = self._may_pass([h[0] for h in hits], filters)
+            ids = [h[0] for h in hits]
             if precise:
                 keep = self._visible(ids, filters, embedded=True)
                 result = [h for h in hits if h[0] in keep][:limit]
@@ -286,18 +286,6 @@ class EmbeddedBackend(Backend):
         # Still too few: the filtered set is small, so search it exactly if it is small enough.
         exact = self._exact_filtered(vector, filters, limit)
         return exact if exact is not None else result
-
-    def _may_pass(self, ids: list[int], filters: Filters) -> list[int]:
-        """The candidates left once those the lexical index shows failing the dates or the
-        category are dropped. A category filter drops most of them (4 in 5 for a category
-        of a fifth of the papers), and the database checks a paper's categories by reading
-        its row; the index answers from its `cat` and `published` terms, kept in step with
-        the papers as for the word search, which filters by them the same way. The database
-        still checks those left, and a paper the index does not hold is kept."""
-        if not (filters.category or filters.after or filters.before):
-            return ids
-        failing = lexical_index.failing(ids, filters)
-        return [i for i in ids if i not in failing] if failing else ids
 
     def _checked_vectors(self, ids: list[int], filters: Filters) -> list[tuple[int, bytes]]:
         """(id, stored vector) of the ids that are visible, embedded papers passing the

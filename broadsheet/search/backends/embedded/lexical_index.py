@@ -482,20 +482,6 @@ def filter_queries(filters: Filters) -> list[tantivy.Query]:
     return out
 
 
-def failing(ids: Sequence[int], filters: Filters) -> set[int]:
-    """Those of `ids` whose documents here fail the filters' dates or category, read from
-    this index (one query), so that a filtered semantic search need not ask the database
-    about them. Ids this index does not hold are never in it; empty without an index or
-    without such filters."""
-    parts = filter_queries(filters)
-    s = searcher()
-    if not parts or not ids or s is None:
-        return set()
-    among = tantivy.Query.term_set_query(SCHEMA, "id", list(ids))
-    hits = search(_all([among], [_all(parts)]), len(ids))
-    return {pid for pid, _ in hits}
-
-
 def build(query: Query, filters: Filters) -> tantivy.Query | None:
     """The query tree and the filters as one tantivy query (None: nothing can match)."""
     parts = _parts(query.clauses)
