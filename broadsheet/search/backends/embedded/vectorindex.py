@@ -22,6 +22,13 @@ the request's critical path) to re-rank them. The file is twice as large: a work
 the lists its queries scan, but a cold list costs twice the reads.
 
 Small indexes are searched exactly (a flat index below EXACT_BELOW vectors): perfect recall.
+
+Each generation has a category table beside it (CATEGORIES_SUFFIX): every paper's categories
+and archives as the `cat:` filter reads them, as of when the generation was written. A search
+filtered by category drops the candidates the table puts outside the category before the
+database checks the rest: checking ids costs by the id, and most fail the filter. Papers
+changed since the table was read are left to the database; so is every candidate of a
+generation without a table (written by an older version).
 Measurements behind these choices: bench/README.md, "search.py".
 """
 
@@ -59,11 +66,54 @@ NPROBE = 16
 TRAIN_PER_LIST = 64  # k-means sample: faiss asks for at least 39 vectors a list
 SUFFIX = ".faiss"
 KEEP_OLD_SECONDS = 3600  # older generations are deleted after this (workers may map them)
+CATEGORIES_SUFFIX = ".categories.npz"
 CHUNK = 20_000
 
 _cache_lock = threading.Lock()
 _cache: dict[str, object] = {}  # path of the current generation -> faiss index (mapped)
 _models: dict[int, str] = {}  # id() of a mapped index -> the model of its vectors
+_tables: dict[int, CategoryTable | None] = {}  # id() of a mapped index -> its category table
+
+
+class CategoryTable:
+    """Which categories each paper had when a generation was written (see the module's
+    docstring): sorted paper ids, and per paper a run of codes into `terms` (each category
+    lower-cased and its archive, as lexical_index's `cat` field)."""
+
+    def __init__(self, ids: np.ndarray, offsets: np.ndarray, codes: np.ndarray,
+                 terms: list[str], as_of: dt.datetime) -> None:  # fmt: skip
+        self.ids, self.offsets, self.codes = ids, offsets, codes
+        self.codes_of = {t: i for i, t in enumerate(terms)}
+        self.as_of = as_of
+        self._members: dict[str, np.ndarray] = {}  # term -> a bool per paper, built once
+
+    def members(self, term: str) -> np.ndarray:
+        found = self._members.get(term)
+        if found is None:
+            found = np.zeros(len(self.ids), dtype=bool)
+            code = self.codes_of.get(term)
+            if code is not None:
+                paper = np.repeat(np.arange(len(self.ids)), np.diff(self.offsets))
+                found[paper[self.codes == code]] = True
+            self._members[term] = found
+        return found
+
+    def outside(self, ids: Sequence[int], category: str) -> set[int]:
+        """Those of `ids` the table holds without `category` (a category or an archive,
+        any case); ids it does not hold are never in it."""
+        if not len(self.ids):
+            return set()
+        wanted = np.asarray(ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        held = self.ids[at] == wanted
+        out = held & ~self.members(category.lower())[at]
+        return set(wanted[out].tolist())
+
+
+def category_table(generation: tuple | None = None) -> CategoryTable | None:
+    """The category table of this generation (by default the current one), or None."""
+    index, _ = generation if generation is not None else current()
+    return _tables.get(id(index)) if index is not None else None
 
 
 def index_dir() -> Path:
@@ -171,8 +221,10 @@ def _latest() -> tuple[object | None, int]:
                 index = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
                 _cache.clear()  # drop the old generation's mapping
                 _models.clear()
+                _tables.clear()
                 _cache[path] = index
                 _models[id(index)] = model
+                _tables[id(index)] = _read_categories(path)
     return index, count
 
 
@@ -199,6 +251,46 @@ def search(vector: np.ndarray, k: int, generation: tuple | None = None) -> list[
                 break
             probes = min(index.nlist, probes * 4)
     return [(int(key), float(sim)) for key, sim in zip(keys[0], sims[0], strict=True) if key >= 0]
+
+
+def _read_categories(index_path: str) -> CategoryTable | None:
+    try:
+        with np.load(index_path + CATEGORIES_SUFFIX) as f:
+            as_of = dt.datetime.fromtimestamp(float(f["as_of"]), tz=dt.UTC)
+            return CategoryTable(f["ids"], f["offsets"], f["codes"], f["terms"].tolist(), as_of)
+    except (OSError, KeyError, ValueError):
+        return None  # a generation written by an older version, or a damaged table
+
+
+def _save_categories(folder: Path, name: str) -> None:
+    """Write the category table of generation `name`: every paper's categories, now."""
+    from broadsheet.search.backends.embedded.lexical_index import _categories, _json_list
+
+    as_of = timezone.now()  # before the read: a change after it is newer than the table
+    ids: list[int] = []
+    offsets = [0]
+    codes: list[int] = []
+    terms: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, primary_category, categories FROM papers_paper ORDER BY id")
+        for pid, primary, categories in cursor:
+            for term in _categories(primary, _json_list(categories)):
+                codes.append(terms.setdefault(term, len(terms)))
+            ids.append(pid)
+            offsets.append(len(codes))
+    tmp = folder / (name + CATEGORIES_SUFFIX + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(
+            f,
+            ids=np.array(ids, dtype=np.int64),
+            offsets=np.array(offsets, dtype=np.int64),
+            codes=np.array(codes, dtype=np.int32),
+            terms=np.array(list(terms), dtype=str),
+            as_of=np.array(as_of.timestamp()),
+        )
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / (name + CATEGORIES_SUFFIX))
 
 
 @contextmanager
@@ -356,6 +448,7 @@ def _save(index, folder: Path, started: dt.datetime) -> str:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())  # on disk before the state names it
     os.replace(tmp, folder / name)
+    _save_categories(folder, name)
     return name
 
 
@@ -408,5 +501,6 @@ def _cleanup(folder: Path, keep: set[str]) -> None:
     files of older versions (.usearch)."""
     cutoff = time.time() - KEEP_OLD_SECONDS
     for path in folder.glob("vectors-*"):
-        if path.name not in keep and path.stat().st_mtime < cutoff:
+        generation = path.name.removesuffix(CATEGORIES_SUFFIX)
+        if generation not in keep and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
