@@ -170,10 +170,10 @@ def test_a_generation_without_a_category_table_is_checked_by_the_database(corpus
 def test_the_category_table_holds_categories_and_archives(corpus):
     table = vectorindex.category_table()
     assert table is not None
-    ids = [corpus[f"Paper {i}"] for i in range(12)] + [10**9]  # and one it does not hold
+    ids = np.array([corpus[f"Paper {i}"] for i in range(12)] + [10**9])  # one it does not hold
 
     def outside(category: str) -> set[int]:
-        return {i for i, pid in enumerate(ids) if pid in table.outside(ids, category)}
+        return {int(i) for i in np.flatnonzero(table.outside(ids, category))}
 
     # Papers 0 and 6 hold stat.ML as a secondary category; 5 and 11 cs.NE as one.
     assert outside("stat.ML") == {2, 3, 4, 5, 8, 9, 10, 11}

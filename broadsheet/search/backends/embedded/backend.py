@@ -303,13 +303,16 @@ class EmbeddedBackend(Backend):
         table = vectorindex.category_table()
         if table is None:
             return ids
-        outside = table.outside(ids, filters.category)
-        if not outside:
+        wanted = np.array(ids, dtype=np.int64)
+        outside = table.outside(wanted, filters.category)
+        if not outside.any():
             return ids
         changed = _changed_since(table.as_of - dt.timedelta(seconds=CHANGED_SLACK))
         if changed is None:
             return ids
-        return [i for i in ids if i not in outside or i in changed]
+        if changed:
+            outside &= ~np.isin(wanted, np.array(sorted(changed), dtype=np.int64))
+        return wanted[~outside].tolist()
 
     def _checked_vectors(self, ids: list[int], filters: Filters) -> list[tuple[int, bytes]]:
         """(id, stored vector) of the ids that are visible, embedded papers passing the

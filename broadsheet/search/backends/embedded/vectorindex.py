@@ -98,16 +98,13 @@ class CategoryTable:
             self._members[term] = found
         return found
 
-    def outside(self, ids: Sequence[int], category: str) -> set[int]:
-        """Those of `ids` the table holds without `category` (a category or an archive,
-        any case); ids it does not hold are never in it."""
+    def outside(self, ids: np.ndarray, category: str) -> np.ndarray:
+        """For each of `ids`, does the table hold it without `category` (a category or an
+        archive, any case)? False for ids it does not hold."""
         if not len(self.ids):
-            return set()
-        wanted = np.asarray(ids, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
-        held = self.ids[at] == wanted
-        out = held & ~self.members(category.lower())[at]
-        return set(wanted[out].tolist())
+            return np.zeros(len(ids), dtype=bool)
+        at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return (self.ids[at] == ids) & ~self.members(category.lower())[at]
 
 
 def category_table(generation: tuple | None = None) -> CategoryTable | None:
