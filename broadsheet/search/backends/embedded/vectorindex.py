@@ -67,6 +67,7 @@ TRAIN_PER_LIST = 64  # k-means sample: faiss asks for at least 39 vectors a list
 SUFFIX = ".faiss"
 KEEP_OLD_SECONDS = 3600  # older generations are deleted after this (workers may map them)
 CATEGORIES_SUFFIX = ".categories.npz"
+MEMBER_SETS = 32  # categories whose members a worker keeps (a byte per paper each)
 CHUNK = 20_000
 
 _cache_lock = threading.Lock()
@@ -95,6 +96,8 @@ class CategoryTable:
             if code is not None:
                 paper = np.repeat(np.arange(len(self.ids)), np.diff(self.offsets))
                 found[paper[self.codes == code]] = True
+            if len(self._members) >= MEMBER_SETS:
+                self._members.clear()
             self._members[term] = found
         return found
 
