@@ -182,3 +182,24 @@ def test_the_category_table_holds_categories_and_archives(corpus):
     assert outside("stat") == {3, 5, 9, 11}
     assert outside("stat.TH") == set(range(12)) - {4, 10}
     assert outside("astro-ph") == set(range(12))
+
+
+def test_a_new_generation_has_a_table_read_afresh_or_carried_over(corpus):
+    """`broadsheet embed` (SQLite) reads every paper's categories again; a node's follower
+    carries the table over for a while, papers changed since being left to the database."""
+    before = vectorindex.category_table()
+    paper = Paper.objects.get(pk=corpus["Paper 2"])
+    paper.primary_category, paper.categories = "stat.ML", ["stat.ML"]
+    paper.save()
+    if connection.vendor == "postgresql":
+        vectorindex.apply([paper.pk])  # what the node's follower does for a changed paper
+    else:
+        vectorindex.sync()
+    after = vectorindex.category_table()
+    assert after is not None and after is not before
+    moved = not after.outside(np.array([paper.pk]), "stat.ML")[0]
+    assert moved == (connection.vendor == "sqlite")
+    assert (after.as_of == before.as_of) == (connection.vendor == "postgresql")
+    for category in ("stat.ML", "stat.ME"):
+        assert nearest(Filters(category=category)) == databases_answer(Filters(category=category))
+    assert paper.pk in nearest(Filters(category="stat.ML"))

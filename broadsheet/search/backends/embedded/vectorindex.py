@@ -39,6 +39,7 @@ import fcntl
 import logging
 import math
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -67,6 +68,7 @@ TRAIN_PER_LIST = 64  # k-means sample: faiss asks for at least 39 vectors a list
 SUFFIX = ".faiss"
 KEEP_OLD_SECONDS = 3600  # older generations are deleted after this (workers may map them)
 CATEGORIES_SUFFIX = ".categories.npz"
+TABLE_REFRESH = dt.timedelta(minutes=10)  # a follower's updates re-read categories this often
 MEMBER_SETS = 32  # categories whose members a worker keeps (a byte per paper each)
 CHUNK = 20_000
 
@@ -440,15 +442,24 @@ def sync(full: bool = False) -> int:
         return index.ntotal
 
 
-def _save(index, folder: Path, started: dt.datetime) -> str:
-    """Write `index` as a new generation file; returns its name."""
+def _save(index, folder: Path, started: dt.datetime, previous: str | None = None) -> str:
+    """Write `index` as a new generation file, and its category table; returns its name.
+    With `previous` (a follower's small update), that generation's table is carried over
+    while it is younger than TABLE_REFRESH: reading every paper's categories would cost
+    more than the update, and search leaves papers changed since a table to the database."""
     name = f"vectors-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{SUFFIX}"
     tmp = folder / (name + ".tmp")
     _faiss().write_index(index, str(tmp))
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())  # on disk before the state names it
     os.replace(tmp, folder / name)
-    _save_categories(folder, name)
+    table = _read_categories(str(folder / previous)) if previous else None
+    if table is not None and timezone.now() - table.as_of < TABLE_REFRESH:
+        shutil.copyfile(
+            folder / (previous + CATEGORIES_SUFFIX), folder / (name + CATEGORIES_SUFFIX)
+        )
+    else:
+        _save_categories(folder, name)
     return name
 
 
@@ -489,7 +500,7 @@ def apply(paper_ids: Sequence[int]) -> int | None:
             if rows:
                 changed, vectors = _rows_to_arrays(rows)
                 index.add_with_ids(vectors, changed)
-            name = _save(index, folder, started)
+            name = _save(index, folder, started, previous=current_state.filename)
             _record_on_node(name, index.ntotal, started)
             _cleanup(folder, keep={name, current_state.filename})
             return index.ntotal
