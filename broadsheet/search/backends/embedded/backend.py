@@ -37,8 +37,8 @@ RERANK_MIN = 100  # candidates of an 8-bit index (older files) re-ranked exactly
 REBUILD_BATCH = 10_000
 # A category filter trusts the vector index's category table only for papers not modified
 # since it was read, less this (a writer stamps `modified` before it commits) ...
-CHANGED_SLACK = 120
-CHANGED_MAX = 5_000  # ... and only while so few papers were
+CHANGED_SLACK = 60
+CHANGED_MAX = 1_000  # ... and only while so few papers were (their ids are read per search)
 
 
 class EmbeddedBackend(Backend):
