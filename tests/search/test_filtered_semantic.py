@@ -203,3 +203,11 @@ def test_a_new_generation_has_a_table_read_afresh_or_carried_over(corpus):
     for category in ("stat.ML", "stat.ME"):
         assert nearest(Filters(category=category)) == databases_answer(Filters(category=category))
     assert paper.pk in nearest(Filters(category="stat.ML"))
+
+
+def test_a_damaged_category_table_is_ignored(corpus):
+    path = vectorindex.index_dir() / vectorindex.state().filename
+    Path(str(path) + vectorindex.CATEGORIES_SUFFIX).write_bytes(b"PK\x03\x04 not a table")
+    vectorindex._cache.clear()  # a worker opening the generation afresh
+    assert vectorindex.category_table() is None
+    assert nearest(Filters(category="stat.ML")) == databases_answer(Filters(category="stat.ML"))

@@ -29,6 +29,7 @@ filtered by category drops the candidates the table puts outside the category be
 database checks the rest: checking ids costs by the id, and most fail the filter. Papers
 changed since the table was read are left to the database; so is every candidate of a
 generation without a table (written by an older version).
+
 Measurements behind these choices: bench/README.md, "search.py".
 """
 
@@ -265,8 +266,11 @@ def _read_categories(index_path: str) -> CategoryTable | None:
         with np.load(index_path + CATEGORIES_SUFFIX) as f:
             as_of = dt.datetime.fromtimestamp(float(f["as_of"]), tz=dt.UTC)
             return CategoryTable(f["ids"], f["offsets"], f["codes"], f["terms"].tolist(), as_of)
-    except (OSError, KeyError, ValueError):
-        return None  # a generation written by an older version, or a damaged table
+    except FileNotFoundError:
+        return None  # a generation written by an older version
+    except Exception:  # a damaged table must not take search down: the database decides
+        log.warning("category table of %s is unreadable; ignoring it", index_path)
+        return None
 
 
 def _save_categories(folder: Path, name: str) -> None:
