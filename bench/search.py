@@ -591,16 +591,29 @@ def step_nodes(args) -> dict:
         return time.perf_counter() - t
 
     delays: dict[str, list[float]] = {"insert": [], "title edit": [], "hide": []}
-    for _ in range(args.samples):
+    edited: dict[int, tuple] = {}  # corpus papers changed here: their rows, to put back
+    for i in rng.sample(range(args.papers), args.samples):
         word, new = unique_word(rng), unique_word(rng)
         doi = f"10.99999/bench.{word}"
         upsert([record(word, doi, f"Cross-node {word} study")])
         pid = Paper.objects.get(doi=doi).pk
         delays["insert"].append(delay(lambda w=word, p=pid: found(w, p)))
-        upsert([record(word, doi, f"Cross-node {new} study")])  # a re-import: a new title
-        delays["title edit"].append(delay(lambda w=new, p=pid: found(w, p)))
-        moderation.set_hidden(moderator, Paper.objects.get(pk=pid), True, "bench")
-        delays["hide"].append(delay(lambda w=new, p=pid: not found(w, p)))
+        # A corpus paper re-imported with a new title: its stored vector is dropped with the
+        # old text, so node 2 changes its vector index too, as for a real new version.
+        paper = Paper.objects.get(slug=f"bench-{i}")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT text_hash, embedding::text, embedded_at, model_id FROM search_document "
+                "WHERE paper_id = %s",
+                [paper.pk],
+            )
+            edited[paper.pk] = (paper.title, *cursor.fetchone())
+        upsert([PaperRecord(arxiv_id=paper.arxiv_id, title=f"{paper.title} {new}",
+                            abstract=paper.abstract, primary_category=paper.primary_category,
+                            categories=paper.categories, published_at=paper.published_at)])  # fmt: skip
+        delays["title edit"].append(delay(lambda w=new, p=paper.pk: found(w, p)))
+        moderation.set_hidden(moderator, paper, True, "bench")
+        delays["hide"].append(delay(lambda w=new, p=paper.pk: not found(w, p)))
     out["delays"] = delays
     for kind, ms in delays.items():
         print(f"  {kind:10} seen on node 2 after p50 {pct(ms, 0.5):.2f} s, max {max(ms):.2f} s")
@@ -648,10 +661,20 @@ def step_nodes(args) -> dict:
     )
     stop_follower(follower)
 
-    # The database as it was: the papers of this test, and the nodes' registrations (the
-    # next run's nodes join afresh), so no change log is kept for nodes that are gone.
+    # The database as it was: the papers of this test deleted, the edited ones put back, and
+    # the nodes' registrations dropped (the next run's nodes join afresh), so that no change
+    # log is kept for nodes that are gone.
     Paper.objects.filter(doi__startswith="10.99999/").delete()
     with connection.cursor() as cursor:
+        for pid, (title, text_hash, embedding, embedded_at, model) in edited.items():
+            cursor.execute(
+                "UPDATE papers_paper SET title = %s, hidden = false WHERE id = %s", [title, pid]
+            )
+            cursor.execute(
+                "UPDATE search_document SET text_hash = %s, embedding = %s::vector, "
+                "embedded_at = %s, model_id = %s WHERE paper_id = %s",
+                [text_hash, embedding, embedded_at, model, pid],
+            )
         cursor.execute("DELETE FROM search_node")
         cursor.execute("DELETE FROM search_outbox")
     return out
