@@ -343,7 +343,8 @@ def database_engine_indexes() -> dict[str, float]:
     if done:
         times["tsvectors"] = time.perf_counter() - t
     with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '1GB'")
+        # HNSW builds far faster while its graph fits (1M vectors: about 2 GB).
+        cursor.execute("SET maintenance_work_mem = '4GB'")
         for name, sql in PG_INDEXES.items():
             cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [name])
             if not cursor.fetchone():
@@ -561,105 +562,107 @@ def step_nodes(args) -> dict:
     out: dict = {}
     log_path = Path(os.environ["BROADSHEET_DATA_DIR"]) / "search-follow.log"
     follower = start_follower(log_path)
-    t = time.perf_counter()
-    wait_for(lambda: node_state.read().get("watermark") is not None, follower, 24 * 3600)
-    out["join"] = time.perf_counter() - t
-    print(f"  node 2 (`broadsheet search-follow`, pid {follower.pid}) joined: indexes built "
-          f"from the database in {out['join']:.1f} s (process start included)")  # fmt: skip
-
-    for q in ("warm up", "neural network", "zqwarmup"):  # the model, the opened indexes
-        search(q)
-    rng = random.Random()  # words no earlier run used
-    moderator, _ = User.objects.get_or_create(username="bench-moderator")
-    now = dt.datetime.now(dt.UTC)
-
-    def record(word: str, doi: str, title: str) -> PaperRecord:
-        return PaperRecord(title=title, abstract=f"A paper about {word} and other things.",
-                           doi=doi, primary_category="cs.LG", categories=["cs.LG"],
-                           published_at=now)  # fmt: skip
-
-    def found(word: str, pid: int) -> bool:
-        return any(hit.paper.pk == pid for hit in search(word).hits)
-
-    def delay(check, timeout: float = 60.0) -> float:
-        """Seconds from now (just after a commit) until check() holds."""
+    try:
         t = time.perf_counter()
-        while not check():
-            if time.perf_counter() - t > timeout:
-                return math.inf
-            time.sleep(0.01)
-        return time.perf_counter() - t
+        wait_for(lambda: node_state.read().get("watermark") is not None, follower, 24 * 3600)
+        out["join"] = time.perf_counter() - t
+        print(f"  node 2 (`broadsheet search-follow`, pid {follower.pid}) joined: indexes built "
+              f"from the database in {out['join']:.1f} s (process start included)")  # fmt: skip
 
-    delays: dict[str, list[float]] = {"insert": [], "title edit": [], "hide": []}
-    edited: dict[int, tuple] = {}  # corpus papers changed here: their rows, to put back
-    for i in rng.sample(range(args.papers), args.samples):
-        word, new = unique_word(rng), unique_word(rng)
-        doi = f"10.99999/bench.{word}"
-        upsert([record(word, doi, f"Cross-node {word} study")])
-        pid = Paper.objects.get(doi=doi).pk
-        delays["insert"].append(delay(lambda w=word, p=pid: found(w, p)))
-        # A corpus paper re-imported with a new title: its stored vector is dropped with the
-        # old text, so node 2 changes its vector index too, as for a real new version.
-        paper = Paper.objects.get(slug=f"bench-{i}")
+        for q in ("warm up", "neural network", "zqwarmup"):  # the model, the opened indexes
+            search(q)
+        rng = random.Random()  # words no earlier run used
+        moderator, _ = User.objects.get_or_create(username="bench-moderator")
+        now = dt.datetime.now(dt.UTC)
+
+        def record(word: str, doi: str, title: str) -> PaperRecord:
+            return PaperRecord(title=title, abstract=f"A paper about {word} and other things.",
+                               doi=doi, primary_category="cs.LG", categories=["cs.LG"],
+                               published_at=now)  # fmt: skip
+
+        def found(word: str, pid: int) -> bool:
+            return any(hit.paper.pk == pid for hit in search(word).hits)
+
+        def delay(check, timeout: float = 60.0) -> float:
+            """Seconds from now (just after a commit) until check() holds."""
+            t = time.perf_counter()
+            while not check():
+                if time.perf_counter() - t > timeout:
+                    return math.inf
+                time.sleep(0.01)
+            return time.perf_counter() - t
+
+        delays: dict[str, list[float]] = {"insert": [], "title edit": [], "hide": []}
+        edited: dict[int, tuple] = {}  # corpus papers changed here: their rows, to put back
+        for i in rng.sample(range(args.papers), args.samples):
+            word, new = unique_word(rng), unique_word(rng)
+            doi = f"10.99999/bench.{word}"
+            upsert([record(word, doi, f"Cross-node {word} study")])
+            pid = Paper.objects.get(doi=doi).pk
+            delays["insert"].append(delay(lambda w=word, p=pid: found(w, p)))
+            # A corpus paper re-imported with a new title: its stored vector is dropped with the
+            # old text, so node 2 changes its vector index too, as for a real new version.
+            paper = Paper.objects.get(slug=f"bench-{i}")
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT text_hash, embedding::text, embedded_at, model_id FROM search_document "
+                    "WHERE paper_id = %s",
+                    [paper.pk],
+                )
+                edited[paper.pk] = (paper.title, *cursor.fetchone())
+            upsert([PaperRecord(arxiv_id=paper.arxiv_id, title=f"{paper.title} {new}",
+                                abstract=paper.abstract, primary_category=paper.primary_category,
+                                categories=paper.categories, published_at=paper.published_at)])  # fmt: skip
+            delays["title edit"].append(delay(lambda w=new, p=paper.pk: found(w, p)))
+            moderation.set_hidden(moderator, paper, True, "bench")
+            delays["hide"].append(delay(lambda w=new, p=paper.pk: not found(w, p)))
+        out["delays"] = delays
+        for kind, ms in delays.items():
+            print(f"  {kind:10} seen on node 2 after p50 {pct(ms, 0.5):.2f} s, max {max(ms):.2f} s")
+
+        # Killed mid catch-up: half a burst, SIGKILL, the other half while it is down, restart.
+        burst = max(2_000, min(20_000, args.papers // 50))
+        word = unique_word(rng)
+        records = [record(word, f"10.99999/burst.{word}.{i}", f"Burst {word} paper {i}")
+                   for i in range(burst)]  # fmt: skip
+        upsert(records[: burst // 2])
+        follower.send_signal(signal.SIGKILL)
+        follower.wait()
+        at_kill = lag()
+        upsert(records[burst // 2 :])
+        follower = start_follower(log_path)
+        t = time.perf_counter()
+        query = lexical_index.clauses_query(parse(word).clauses)
+
+        def caught_up() -> bool:
+            return lag() == 0 and len(lexical_index.search(query, burst + 10)) >= burst
+
+        wait_for(caught_up, follower, 3600)
+        out["catch up"] = time.perf_counter() - t
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT text_hash, embedding::text, embedded_at, model_id FROM search_document "
-                "WHERE paper_id = %s",
-                [paper.pk],
-            )
-            edited[paper.pk] = (paper.title, *cursor.fetchone())
-        upsert([PaperRecord(arxiv_id=paper.arxiv_id, title=f"{paper.title} {new}",
-                            abstract=paper.abstract, primary_category=paper.primary_category,
-                            categories=paper.categories, published_at=paper.published_at)])  # fmt: skip
-        delays["title edit"].append(delay(lambda w=new, p=paper.pk: found(w, p)))
-        moderation.set_hidden(moderator, paper, True, "bench")
-        delays["hide"].append(delay(lambda w=new, p=paper.pk: not found(w, p)))
-    out["delays"] = delays
-    for kind, ms in delays.items():
-        print(f"  {kind:10} seen on node 2 after p50 {pct(ms, 0.5):.2f} s, max {max(ms):.2f} s")
-
-    # Killed mid catch-up: half a burst, SIGKILL, the other half while it is down, restart.
-    burst = max(2_000, min(20_000, args.papers // 50))
-    word = unique_word(rng)
-    records = [record(word, f"10.99999/burst.{word}.{i}", f"Burst {word} paper {i}")
-               for i in range(burst)]  # fmt: skip
-    upsert(records[: burst // 2])
-    follower.send_signal(signal.SIGKILL)
-    follower.wait()
-    at_kill = lag()
-    upsert(records[burst // 2 :])
-    follower = start_follower(log_path)
-    t = time.perf_counter()
-    query = lexical_index.clauses_query(parse(word).clauses)
-
-    def caught_up() -> bool:
-        return lag() == 0 and len(lexical_index.search(query, burst + 10)) >= burst
-
-    wait_for(caught_up, follower, 3600)
-    out["catch up"] = time.perf_counter() - t
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM search_document WHERE embedded_at IS NOT NULL")
-        vectors = cursor.fetchone()[0]
-    out["kill"] = {
-        "burst": burst,
-        "pending at kill": at_kill,
-        "burst indexed": len(lexical_index.search(query, burst + 10)),
-        "lexical docs": lexical_index.searcher().num_docs,
-        "papers": Paper.objects.count(),
-        "vector docs": vectorindex.state().count,
-        "vectors": vectors,
-    }
-    k = out["kill"]
-    out["kill ok"] = (k["burst indexed"] == burst and k["lexical docs"] == k["papers"]
-                      and k["vector docs"] == k["vectors"])  # fmt: skip
-    print(
-        f"  follower SIGKILLed with {at_kill:,} change-log rows not indexed ({burst:,}-paper "
-        f"burst, half committed), restarted: caught up in {out['catch up']:.1f} s; burst "
-        f"papers found {k['burst indexed']:,}/{burst:,}, lexical index {k['lexical docs']:,} "
-        f"docs / {k['papers']:,} papers, vector index {k['vector docs']:,} / "
-        f"{k['vectors']:,} vectors: {'nothing lost' if out['kill ok'] else 'MISMATCH'}"
-    )
-    stop_follower(follower)
+            cursor.execute("SELECT count(*) FROM search_document WHERE embedded_at IS NOT NULL")
+            vectors = cursor.fetchone()[0]
+        out["kill"] = {
+            "burst": burst,
+            "pending at kill": at_kill,
+            "burst indexed": len(lexical_index.search(query, burst + 10)),
+            "lexical docs": lexical_index.searcher().num_docs,
+            "papers": Paper.objects.count(),
+            "vector docs": vectorindex.state().count,
+            "vectors": vectors,
+        }
+        k = out["kill"]
+        out["kill ok"] = (k["burst indexed"] == burst and k["lexical docs"] == k["papers"]
+                          and k["vector docs"] == k["vectors"])  # fmt: skip
+        print(
+            f"  follower SIGKILLed with {at_kill:,} change-log rows not indexed ({burst:,}-paper "
+            f"burst, half committed), restarted: caught up in {out['catch up']:.1f} s; burst "
+            f"papers found {k['burst indexed']:,}/{burst:,}, lexical index {k['lexical docs']:,} "
+            f"docs / {k['papers']:,} papers, vector index {k['vector docs']:,} / "
+            f"{k['vectors']:,} vectors: {'nothing lost' if out['kill ok'] else 'MISMATCH'}"
+        )
+    finally:
+        stop_follower(follower)
 
     # The database as it was: the papers of this test deleted, the edited ones put back, and
     # the nodes' registrations dropped (the next run's nodes join afresh), so that no change
@@ -766,13 +769,15 @@ def child(step: str, data_dir: Path, url: str, engine: str, args) -> dict:
     if url:
         env["BROADSHEET_DATABASE_URL"] = url
     with tempfile.NamedTemporaryFile(suffix=".json") as figures:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, "--step", step, "--figures", figures.name,
              "--papers", str(args.papers), "--seed", str(args.seed), "--queries",
              str(args.queries), "--samples", str(args.samples)]
             + (["--database-engine"] if args.database_engine else []),
-            env=env, check=True,
+            env=env,
         )  # fmt: skip
+        if done.returncode:
+            raise SystemExit(f"the {step} step on {data_dir} failed (exit {done.returncode})")
         return json.loads(Path(figures.name).read_text())
 
 
