@@ -487,6 +487,11 @@ def step_serve(args) -> dict:
     for name in ("query embedding", "lexical", "lexical common", "semantic", "hybrid",
                  "hybrid common", "filtered"):  # fmt: skip
         print(line(name, out[name]))
+    # The index's own figures, as the status page shows them (a folder holds older vector
+    # generations for an hour after a sync).
+    sizes = [f"{label} {size / 2**20:.0f} MB" for label, size in backend.status().sizes.items()]
+    print(f"  first query (opens the indexes, loads the model) {out['first query']:.0f} ms; "
+          + ", ".join(sizes))  # fmt: skip
     print(f"  peak RSS {out['rss']['VmHWM']:.0f} MB (private {out['rss']['RssAnon']:.0f} MB, "
           f"mapped files {out['rss']['RssFile']:.0f} MB); CPU per hybrid search "
           f"{out['cpu per hybrid']:.2f} ms")  # fmt: skip
@@ -827,6 +832,8 @@ def postgresql(data_dir: Path, url: str, keep: bool):
 def run(args) -> None:
     keep = args.data_dir is not None
     data = (args.data_dir or Path(tempfile.mkdtemp(prefix="broadsheet-bench-"))).resolve()
+    if not keep:
+        data.chmod(0o755)  # the bundled server, run as root, runs as `nobody` (tests/pgserver.py)
     started = time.perf_counter()
     print(f"Search benchmark: {args.papers:,} papers, engine {args.engine}, data in {data}, "
           f"load average {load()}")  # fmt: skip
