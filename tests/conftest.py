@@ -88,9 +88,26 @@ def _keep_content_types_across_flushes() -> None:
     flush.emit_post_migrate_signal = lambda *args, **kwargs: None
 
 
+# How a test reaches the suite's database: pytest-django's fixtures and marker, or `target` (a
+# site in a subprocess, on a database of its own in the suite's server).
+DATABASE_FIXTURES = {
+    "db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+    "live_server", "target",
+}  # fmt: skip
+
+
+def reaches_database(item: pytest.Item) -> bool:
+    return bool(
+        item.get_closest_marker("django_db")
+        or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tests that use the browser carry the `browser` marker, so `-m "not browser"` works.
-    # Tests of a SQLite site of their own (not the suite's database) run in the SQLite run only.
+    # Every test that touches the database runs on both; the rest (parsers, the embedding
+    # model, settings) would only repeat themselves, so they and the tests of a SQLite site of
+    # their own run in the SQLite run only.
     from django.conf import settings
 
     postgresql = "postgresql" in settings.DATABASES["default"]["ENGINE"]
@@ -99,6 +116,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if postgresql and item.get_closest_marker("own_sqlite_site"):
             item.add_marker(pytest.mark.skip(reason="a SQLite site of its own: the SQLite run"))
+        elif postgresql and not reaches_database(item):
+            item.add_marker(pytest.mark.skip(reason="touches no database: the SQLite run"))
+
+
+@pytest.fixture(autouse=True)
+def _no_hidden_database(request):
+    """A test that takes a database fixture by `request.getfixturevalue` looks database-free
+    at collection, and would be left out of the PostgreSQL run: it must say so up front."""
+    yield
+    if not reaches_database(request.node) and DATABASE_FIXTURES & set(request.fixturenames):
+        pytest.fail(
+            "this test reaches the database through request.getfixturevalue; mark it "
+            "@pytest.mark.django_db so that it runs on PostgreSQL too"
+        )
 
 
 def free_port() -> int:

@@ -15,9 +15,15 @@ from collections import Counter
 
 from aiosmtpd.controller import Controller
 from conftest import SMTPServer, _Collector, free_port
-from ingest.test_kill_and_resume import BROADSHEET, Target, run, target  # noqa: F401
 
 from broadsheet.digests.send import CLAIM_CHUNK
+from tests.ingest.test_kill_and_resume import (  # noqa: F401
+    BROADSHEET,
+    Target,
+    migrated_site,
+    run,
+    target,
+)
 
 SUBSCRIBERS = 100
 PERIOD = "2026-11-25"  # a Wednesday: the default weekdays include it
@@ -74,7 +80,6 @@ def _server(handler_class):
 
 def _prepare(site: Target, port: int, **env: str) -> dict[str, str]:
     site.env.update(BROADSHEET_EMAIL_URL=f"smtp://127.0.0.1:{port}", **env)
-    assert run(site, "migrate", "-v0").returncode == 0
     seeded = run(site, "shell", "-c", SEED)
     assert seeded.returncode == 0, seeded.stderr
     return site.env

@@ -22,6 +22,7 @@ def _settings(sub: Subscription) -> tuple:
     return (sub.email, sub.frequency, sub.confirmed_at, sub.key, sub.active, sub.user_id)
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("whose", ["member_subscriber", "subscriber"])
 def test_an_anonymous_post_changes_nothing_and_mails_the_owner_the_manage_link(
     request, client, smtp, clock, whose

@@ -2,11 +2,13 @@
 heading of a readable width, text contrast of at least WCAG AA, and no serious or critical
 accessibility violation that axe-core finds.
 
-The theme follows the reader's system (prefers-color-scheme), which the browser emulates. Each
-page type is a test, with the themes and widths as its subtests (one browser, one page and one
-set of data per page type; pytest-django's live server empties the database after each test),
-so a failure names the page, theme and width. A page that fails is saved whole to
-artifacts/screenshots/<page>-<theme>-<width>.png for a human to look at.
+The theme follows the reader's system (prefers-color-scheme), which the browser emulates. One
+test makes the data once and looks at every page type, each theme and width a subtest, so a
+failure names the page, theme and width. axe-core's contrast rule (most of its time) runs in
+each theme at the phone width, where text wraps and overlaps most; its other rules, which
+colours do not change, in the light theme at each width. The layout checks run in every view.
+A page that fails is saved whole to artifacts/screenshots/<page>-<theme>-<width>.png for a
+human to look at.
 """
 
 from __future__ import annotations
@@ -106,11 +108,25 @@ def sample_site(transactional_db) -> Iterator[tuple[dict[str, str], str]]:
         yield _set_up_data()
 
 
-def _contrast_and_axe(page) -> list[str]:
-    results = Axe().run(page, options={"resultTypes": ["violations"]})
+# Which of axe-core's rules run in each (theme, width): contrast depends on the theme, the
+# structural rules on what the width shows.
+CONTRAST = "color-contrast"
+AXE_RULES: dict[tuple[str, int], dict] = {
+    ("light", 375): {},
+    ("light", 1280): {"rules": {CONTRAST: {"enabled": False}}},
+    ("dark", 375): {"runOnly": [CONTRAST]},
+    ("dark", 1280): {"runOnly": []},
+}
+
+
+def _axe(page, theme: str, width: int) -> list[str]:
+    rules = AXE_RULES[theme, width]
+    if rules.get("runOnly") == []:
+        return []
+    results = Axe().run(page, options={"resultTypes": ["violations"], **rules})
     problems = []
     for violation in results.response["violations"]:
-        if violation["impact"] in FAILING_IMPACTS or violation["id"] == "color-contrast":
+        if violation["impact"] in FAILING_IMPACTS or violation["id"] == CONTRAST:
             for node in violation["nodes"]:
                 problems.append(
                     f"{violation['id']} ({violation['impact']}): {', '.join(node['target'])}: "
@@ -119,16 +135,23 @@ def _contrast_and_axe(page) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", list(PAGES))
-def test_page_is_sound(live_server, page, sample_site, subtests, name: str) -> None:
-    """One page type, in each theme at each width: a failure names all three."""
+def test_every_page_is_sound(live_server, browser, sample_site, subtests) -> None:
+    """Every page type, in each theme at each width: a failure names all three."""
     paths, session = sample_site
-    if PAGES[name][1] == "member":
-        page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-    for theme in THEMES:
-        for width in WIDTHS:
-            with subtests.test(msg=f"{name}, {theme}, {width}px"):
-                check_page(page, live_server.url + paths[name], name, theme, width)
+    visitor, member = browser.new_context(), browser.new_context()
+    member.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    try:
+        tabs = {"visitor": visitor.new_page(), "member": member.new_page()}
+        for tab in tabs.values():
+            tab.set_default_timeout(10_000)
+        for name, (_, who) in PAGES.items():
+            for theme in THEMES:
+                for width in WIDTHS:
+                    with subtests.test(msg=f"{name}, {theme}, {width}px"):
+                        check_page(tabs[who], live_server.url + paths[name], name, theme, width)
+    finally:
+        visitor.close()
+        member.close()
 
 
 def check_page(page, url: str, name: str, theme: str, width: int) -> None:
@@ -150,7 +173,7 @@ def check_page(page, url: str, name: str, theme: str, width: int) -> None:
         box = headings.bounding_box()
         if box is None or box["width"] < MIN_HEADING_WIDTH:
             problems.append(f"the main heading is {box and box['width']}px wide")
-    problems += _contrast_and_axe(page)
+    problems += _axe(page, theme, width)
     if problems:
         _screenshot(page, f"{name}-{theme}-{width}")
     assert not problems, f"{name}, {theme}, {width}px:\n" + "\n".join(problems)

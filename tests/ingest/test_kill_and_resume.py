@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -25,12 +26,16 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet.ingest.jsonl import PARALLEL_AFTER, PARSE_CHUNK
+
 # The `broadsheet` console command, run by this interpreter.
 BROADSHEET = [sys.executable, "-m", "broadsheet.cli"]
-LINES = 6_000
-BATCH = 100
+# Past PARALLEL_AFTER chunks, so the file is parsed in a second process (which the kill must
+# take down too).
+LINES = (PARALLEL_AFTER - 1) * PARSE_CHUNK + 200
+BATCH = 300
 # Kill once this many papers are committed: some batches in, most of the file still to go.
-KILL_AT = 5 * BATCH
+KILL_AT = 3 * BATCH
 
 
 @dataclass
@@ -86,8 +91,45 @@ def base_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def migrated_site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
+    """A site migrated once (about 5 s a time) for every `target` of the run: its data
+    directory, and on PostgreSQL the database to copy."""
+    data = tmp_path_factory.mktemp("migrated") / "data"
+    env = base_env(data)
+    url = os.environ.get("BROADSHEET_DATABASE_URL")
+    if not url:
+        migrate = subprocess.run([*BROADSHEET, "migrate", "-v0"], env=env, capture_output=True,
+                                 text=True, timeout=120)  # fmt: skip
+        assert migrate.returncode == 0, migrate.stderr
+        yield data, ""
+        return
+
+    import psycopg
+
+    name = f"broadsheet_template_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env["BROADSHEET_DATABASE_URL"] = _with_database(url, name)
+    try:
+        migrate = subprocess.run([*BROADSHEET, "migrate", "-v0"], env=env, capture_output=True,
+                                 text=True, timeout=120)  # fmt: skip
+        assert migrate.returncode == 0, migrate.stderr
+        yield data, name
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _with_database(url: str, name: str) -> str:
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=f"/{name}"))
+
+
 @pytest.fixture
-def target(tmp_path) -> Iterator[Target]:
+def target(tmp_path, migrated_site) -> Iterator[Target]:
+    """A migrated site of the test's own, for `broadsheet` commands run as subprocesses."""
+    template_data, template_db = migrated_site
+    shutil.copytree(template_data, tmp_path / "data")
     env = base_env(tmp_path / "data")
     url = os.environ.get("BROADSHEET_DATABASE_URL")
     if not url:
@@ -104,10 +146,9 @@ def target(tmp_path) -> Iterator[Target]:
     import psycopg
 
     name = f"broadsheet_kill_{uuid.uuid4().hex[:12]}"
-    parts = urllib.parse.urlsplit(url)
     admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    env["BROADSHEET_DATABASE_URL"] = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    env["BROADSHEET_DATABASE_URL"] = _with_database(url, name)
     try:
 
         def query(sql: str) -> int:
@@ -156,8 +197,6 @@ def test_a_killed_import_keeps_its_committed_batches_and_a_rerun_finishes_withou
 ):
     path = tmp_path / "big.jsonl"
     ids, authors, revised = generate(path)
-    migrate = run(target, "migrate", "--verbosity", "0")
-    assert migrate.returncode == 0, migrate.stderr
 
     # Run 1: killed with SIGKILL once some batches are committed.
     process = subprocess.Popen(

@@ -32,6 +32,7 @@ from tests.ingest.conftest import FIXTURES as INGEST_FIXTURES
 from tests.ingest.conftest import ReplayServer, Reply, ok
 from tests.ingest.conftest import replay as replay  # a fixture
 from tests.ingest.test_kill_and_resume import BROADSHEET, Target, run
+from tests.ingest.test_kill_and_resume import migrated_site as migrated_site  # a fixture
 from tests.ingest.test_kill_and_resume import target as target  # a fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -212,8 +213,6 @@ def test_a_backfill_killed_after_its_first_page_resumes_and_ends_with_every_pape
     target.env.update(
         BROADSHEET_ARXIV_OAI_URL=replay.url(OAI), BROADSHEET_ARXIV_REQUEST_INTERVAL="0"
     )
-    migrate = run(target, "migrate", "--verbosity", "0")
-    assert migrate.returncode == 0, migrate.stderr
     command = ["backfill", "--categories", "cs.LG,cs.CL", "--since", "2015-01-01"]
     held = threading.Event()  # page 2 is not answered until the process is killed
     script_pages(replay, hold=held)

@@ -17,7 +17,12 @@ from broadsheet.search.embedder import model_name
 from broadsheet.search.engine import search
 from broadsheet.search.indexing import embed_missing, index_papers, reembed
 from broadsheet.search.models import SearchDocument, StagedVector
-from tests.ingest.test_kill_and_resume import BROADSHEET, run, target  # noqa: F401
+from tests.ingest.test_kill_and_resume import (  # noqa: F401
+    BROADSHEET,
+    migrated_site,
+    run,
+    target,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -180,8 +185,7 @@ def test_a_reembed_killed_mid_way_resumes_and_swaps_once_complete(target, tmp_pa
                       "authors": ["A. Author"], "categories": ["cs.LG"],
                       "published_at": "2024-02-01T12:00:00+00:00"}  # fmt: skip
             out.write(json.dumps(record) + "\n")
-    for args in (["migrate", "-v0"], ["ingest", "jsonl", str(path)]):
-        assert run(target, *args).returncode == 0
+    assert run(target, "ingest", "jsonl", str(path)).returncode == 0
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
 
