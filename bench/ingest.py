@@ -1,7 +1,7 @@
 """Benchmark: import N realistic JSONL records into a fresh SQLite and PostgreSQL site.
 
     .venv/bin/python bench/ingest.py [--records 1000000] [--engine both|sqlite|postgresql]
-        [--database-url postgres://...]
+        [--database-url postgres://...] [--search-engine database|embedded]
 
 Records are shaped on broadsheet/papers/data/arxiv-1000.csv (real titles and abstracts, recombined),
 with 1-12 authors from a pool of names, categories and dates. One corpus, imported by each
@@ -11,7 +11,10 @@ same-run baselines, the floor each engine pays for the same rows into one bare t
 sqlite3 executemany; PostgreSQL: psycopg COPY), their ratios, and PostgreSQL's time against
 SQLite's. PostgreSQL: a fresh database in the server at --database-url, or else a server of
 its own (tests/pgserver.py) in the temporary folder, made durable like a production one
-(fsync, full-page writes, synchronous commit on).
+(fsync, full-page writes, synchronous commit on). `--search-engine` is PostgreSQL's
+BROADSHEET_SEARCH_ENGINE for the import: `database` (the default) writes each paper's tsvector;
+`embedded` does not (each web node indexes the papers itself, from the database: its join or
+catch-up is timed by bench/search.py).
 Targets: 1M records in at most 5 minutes into SQLite (issue 3) and 10 minutes into
 PostgreSQL (issue 20) on a 2-core machine, embeddings excluded.
 """
@@ -134,9 +137,10 @@ def baseline_postgresql(path: Path, url: str) -> float:
     return elapsed
 
 
-def ours(path: Path, data_dir: Path, url: str) -> dict:
+def ours(path: Path, data_dir: Path, url: str, search_engine: str) -> dict:
     """Import the file as `broadsheet ingest jsonl` does, in this process."""
-    django_in_process(data_dir, **({"BROADSHEET_DATABASE_URL": url} if url else {}))
+    env = {"BROADSHEET_DATABASE_URL": url, "BROADSHEET_SEARCH_ENGINE": search_engine}
+    django_in_process(data_dir, **(env if url else {}))
     from broadsheet.ingest.jsonl import read_jsonl_file
     from broadsheet.ingest.upsert import upsert
 
@@ -222,7 +226,7 @@ def settings(url: str) -> str:
         return ", ".join(f"{n} {conn.execute(f'SHOW {n}').fetchone()[0]}" for n in names)
 
 
-def run_engine(engine: str, src: Path, tmp: Path, url: str) -> dict:
+def run_engine(engine: str, src: Path, tmp: Path, url: str, search_engine: str) -> dict:
     """Baseline, then our import in a process of its own; returns the figures."""
     load = os.getloadavg()[0]
     result: dict = {"engine": engine}
@@ -231,9 +235,11 @@ def run_engine(engine: str, src: Path, tmp: Path, url: str) -> dict:
     else:
         result["baseline"] = baseline_postgresql(src, url)
         result["settings"] = settings(url)
+        result["search_engine"] = search_engine
     out = subprocess.run(
         [sys.executable, __file__, "--import-only", str(src), "--data-dir",
-         str(tmp / f"data-{engine}"), "--database-url", url if engine != "sqlite" else ""],
+         str(tmp / f"data-{engine}"), "--database-url", url if engine != "sqlite" else "",
+         "--search-engine", search_engine],
         capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode != 0:
@@ -248,7 +254,7 @@ def report(r: dict, n: int) -> None:
     floor = "bare sqlite3 executemany" if r["engine"] == "sqlite" else "bare COPY"
     print(f"{name}: load {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
     if "settings" in r:
-        print(f"  server: {r['settings']}")
+        print(f"  server: {r['settings']}; search engine: {r['search_engine']}")
     print(f"  baseline ({floor}): {r['baseline']:.1f} s, {n / r['baseline']:,.0f} records/s")
     print(f"  broadsheet ingest jsonl: {r['seconds']:.1f} s, {n / r['seconds']:,.0f} records/s"
           f" ({r['counts']})")  # fmt: skip
@@ -265,11 +271,15 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--engine", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument("--database-url", default="", help="a PostgreSQL server to use")
+    parser.add_argument("--search-engine", choices=["database", "embedded"], default="database",
+                        help="PostgreSQL's BROADSHEET_SEARCH_ENGINE for the import")  # fmt: skip
     parser.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.import_only:  # the child process of run_engine()
-        print(json.dumps(ours(Path(args.import_only), Path(args.data_dir), args.database_url)))
+        figures = ours(Path(args.import_only), Path(args.data_dir), args.database_url,
+                       args.search_engine)  # fmt: skip
+        print(json.dumps(figures))
         return
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     with tempfile.TemporaryDirectory() as tmp:
@@ -284,10 +294,10 @@ def main() -> None:
         results = {}
         for engine in engines:
             if engine == "sqlite":
-                results[engine] = run_engine(engine, src, tmp, "")
+                results[engine] = run_engine(engine, src, tmp, "", args.search_engine)
             else:
                 with postgresql(tmp, args.database_url) as url:
-                    results[engine] = run_engine(engine, src, tmp, url)
+                    results[engine] = run_engine(engine, src, tmp, url, args.search_engine)
             report(results[engine], args.records)
         if len(results) == 2:
             lite, pg = results["sqlite"]["seconds"], results["postgresql"]["seconds"]
