@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from broadsheet.papers.models import Paper
 from broadsheet.search.backends import get_backend
 from broadsheet.search.backends.base import text_hash
-from broadsheet.search.backends.embedded import lexical_index, node_state, snapshot
+from broadsheet.search.backends.embedded import lexical_index, node_state, snapshot, vectorindex
 from broadsheet.search.backends.postgresql import follower
 from broadsheet.search.backends.postgresql.embedded import PostgresEmbeddedBackend
 from broadsheet.search.embedder import DIMENSIONS
@@ -107,7 +107,8 @@ def embed(paper: Paper, vector: np.ndarray) -> None:
     store_vectors([(paper.pk, vector, text_hash(paper.title, paper.abstract))], "test-model")
 
 
-def test_what_one_node_writes_the_other_finds(embedded, tmp_path):
+def test_what_one_node_writes_the_other_finds(embedded, tmp_path, monkeypatch):
+    monkeypatch.setattr(follower, "VECTOR_APPLY_SECONDS", 0.0)  # vectors at each step too
     a, b = tmp_path / "node-a", tmp_path / "node-b"
     old = make_paper("Wavelet scattering networks", authors=["Ada Lovelace"])
     index_papers([old.pk])
@@ -161,6 +162,80 @@ def test_what_one_node_writes_the_other_finds(embedded, tmp_path):
             "WHERE xid < (SELECT min(watermark) FROM search_node)"
         )
         assert cursor.fetchone()[0] == 0
+
+
+def similarity_on(node: Path, paper: Paper, vector: np.ndarray) -> float:
+    """The node's vector index's similarity of `paper` to `vector` (0 when not in it)."""
+    with node_state.node(node), snapshot.pinned():
+        return dict(vectorindex.search(vector, 5)).get(paper.pk, 0.0)
+
+
+def last_xid(paper: Paper) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(xid)::text FROM search_outbox WHERE paper_id = %s", [paper.pk])
+        return int(cursor.fetchone()[0])
+
+
+def test_vectors_are_applied_in_batches_that_a_restart_does_not_lose(
+    embedded, tmp_path, monkeypatch
+):
+    """Words at every step; vectors (a whole new generation of the faiss file) at most every
+    VECTOR_APPLY_SECONDS, the ids waiting in the node's state."""
+    node = tmp_path / "node"
+    paper = make_paper("Wavelet scattering networks")
+    index_papers([paper.pk])
+    embed(paper, unit(1))
+
+    def edit(title: str, seed: int) -> None:
+        Paper.objects.filter(pk=paper.pk).update(title=title)
+        paper.title = title
+        index_papers([paper.pk])
+        embed(paper, unit(seed))
+
+    def state() -> dict:
+        with node_state.node(node):
+            return node_state.read()
+
+    with node_state.node(node):
+        f = follower.Follower()
+        f.prepare()
+    monkeypatch.setattr(follower, "VECTOR_APPLY_SECONDS", 3600.0)
+    # The first change after a start is applied at once.
+    edit("Fermentation networks", 2)
+    with node_state.node(node):
+        f.step()
+    assert similarity_on(node, paper, unit(2)) > 0.99
+    generation = state()["vectors"]["filename"]
+
+    # The next one's words are found at once; its vector waits (no new generation).
+    edit("Brewing networks", 3)
+    with node_state.node(node):
+        f.step()
+    assert words_on(node, "brewing") == [paper.pk] and words_on(node, "fermentation") == []
+    assert state()["vectors"]["filename"] == generation
+    assert similarity_on(node, paper, unit(2)) > 0.99  # the old vector, for now
+    assert state()["vector_pending"] == [paper.pk]
+
+    # Once VECTOR_APPLY_SECONDS have passed, the next step applies it.
+    monkeypatch.setattr(follower, "VECTOR_APPLY_SECONDS", 0.0)
+    with node_state.node(node):
+        f.step()
+    assert similarity_on(node, paper, unit(3)) > 0.99
+    assert state()["vectors"]["filename"] != generation and "vector_pending" not in state()
+
+    # A follower killed with a vector pending: the watermark has passed the change, the
+    # id is in the state, and the next follower applies it.
+    monkeypatch.setattr(follower, "VECTOR_APPLY_SECONDS", 3600.0)
+    embed(paper, unit(4))
+    with node_state.node(node):
+        f.step()
+    assert int(state()["watermark"]) > last_xid(paper)
+    assert state()["vector_pending"] == [paper.pk]
+    del f
+    with node_state.node(node):
+        assert follower.Follower().step() == 0  # nothing new in the log
+    assert similarity_on(node, paper, unit(4)) > 0.99
+    assert "vector_pending" not in state()
 
 
 def lexical_count(node: Path) -> int:

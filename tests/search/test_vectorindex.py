@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,3 +208,75 @@ def test_semantic_hits_from_lists_are_visible_and_embedded(sqlite_only, monkeypa
             assert nearest(vectors[ids.index(pid)], 1) == [pid]  # still in the file
             found = [p for p, _ in get_backend().semantic(vectors[ids.index(pid)], Filters(), 5)]
         assert pid not in found and len(found) == 5
+
+
+def _generation(name: str) -> list[bool]:
+    """Are the generation's index file and its category table on disk?"""
+    path = vectorindex.index_dir() / name
+    return [path.exists(), Path(str(path) + vectorindex.CATEGORIES_SUFFIX).exists()]
+
+
+def test_a_generation_is_deleted_a_while_after_it_was_replaced(sqlite_only):
+    """Kept KEEP_OLD_SECONDS from when the next generation was written (a worker may have
+    read its name just before), whatever its own age; the current and the previous one
+    always."""
+    store(clustered(30))
+    names = []
+    for _ in range(4):
+        vectorindex.sync()
+        names.append(vectorindex.state().filename)
+    folder = vectorindex.index_dir()
+    now = time.time()
+
+    def written(name: str, seconds_ago: float) -> None:
+        for path in (folder / name, Path(str(folder / name) + vectorindex.CATEGORIES_SUFFIX)):
+            os.utime(path, (now - seconds_ago, now - seconds_ago))
+
+    assert all(_generation(n) == [True, True] for n in names)  # all replaced just now
+    written(names[0], 7200)
+    written(names[1], 7100)  # written long ago, but the newest until a minute ago
+    written(names[2], 60)
+    vectorindex.sync()
+    names.append(vectorindex.state().filename)
+    assert _generation(names[0]) == [False, False]
+    assert all(_generation(n) == [True, True] for n in names[1:])
+
+    # Long replaced, all of them: only the current one and the one before it stay.
+    for age, name in enumerate(reversed(names[1:])):
+        written(name, 10_000 + age)
+    vectorindex.sync()
+    assert [_generation(n)[0] for n in names] == [False, False, False, False, True]
+    assert _generation(vectorindex.state().filename) == [True, True]
+
+
+def test_a_worker_that_finds_its_generation_deleted_reads_the_name_again(sqlite_only, monkeypatch):
+    """A worker reads the current generation's name; before it opens the file a writer
+    replaces it twice over and deletes it. The worker maps the new one, no error."""
+    ids = store(clustered(30))
+    vectorindex.sync()
+    replaced = vectorindex.state().filename
+    vectorindex._cache.clear()  # a worker that has not mapped it yet
+    real = vectorindex._faiss()
+
+    class Racing:  # faiss, with another process's writer running just before the open
+        raced = False
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+        def read_index(self, path: str, *flags):
+            if path.endswith(replaced) and not self.raced:
+                self.raced = True
+                vectorindex.sync()
+                monkeypatch.setattr(vectorindex, "KEEP_OLD_SECONDS", -1)
+                vectorindex._cleanup(vectorindex.index_dir(), keep={vectorindex.state().filename})
+                assert _generation(replaced) == [False, False]
+            return real.read_index(path, *flags)
+
+    racing = Racing()
+    monkeypatch.setattr(vectorindex, "_faiss", lambda: racing)
+    with snapshot.pinned():
+        index, size = vectorindex.current()
+        assert racing.raced and index is not None and size == 30
+        assert vectorindex.category_table() is not None
+    assert nearest(clustered(30)[7], 1) == [ids[7]]

@@ -8,6 +8,7 @@ the node's follower (postgresql/follower.py) and read by its web workers:
 
     {"lexical": folder name, "vectors": {"filename", "count", "model", "synced_until"},
      "watermark": the change-log position every change before which is indexed,
+     "vector_pending": papers whose vectors changed below the watermark, not yet applied,
      "node": this node's name in search_node}
 
 The file is replaced whole (write, fsync, rename), so a reader sees one version or the next

@@ -67,7 +67,7 @@ EXACT_BELOW = 20_000
 NPROBE = 16
 TRAIN_PER_LIST = 64  # k-means sample: faiss asks for at least 39 vectors a list
 SUFFIX = ".faiss"
-KEEP_OLD_SECONDS = 3600  # older generations are deleted after this (workers may map them)
+KEEP_OLD_SECONDS = 120  # a replaced generation is deleted this long after (see _cleanup)
 CATEGORIES_SUFFIX = ".categories.npz"
 TABLE_REFRESH = dt.timedelta(minutes=10)  # a follower's updates re-read categories this often
 MEMBER_SETS = 32  # categories whose members a worker keeps (a byte per paper each)
@@ -202,38 +202,63 @@ def current_model() -> str | None:
 
 
 def _latest() -> tuple[object | None, int]:
+    tried = None
+    while True:
+        row = _current_row()
+        if row is None or not row[1]:
+            return None, 0
+        filename, count, model = row
+        if not filename.endswith(SUFFIX) or filename == tried:
+            # Missing, or written by an older version (a usearch graph).
+            log.warning("vector index %s is missing; run `broadsheet reindex`", filename)
+            return None, 0
+        index = _mapped(str(index_dir() / filename), model)
+        if index is not None:
+            return index, count
+        # Gone between reading its name and opening it: replaced and deleted meanwhile (read
+        # the name again), or missing (the same name again).
+        tried = filename
+
+
+def _current_row() -> tuple[str, int, str | None] | None:
+    """(filename, count, model) of the current generation, as the state records it."""
     if node_state.node_local():
         vectors = node_state.read().get("vectors")
-        row = (vectors["filename"], vectors["count"], vectors.get("model")) if vectors else None
-    else:
-        # Raw SQL: this runs for every query, and the ORM would cost more than the read.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT filename, count, model FROM search_vector_index WHERE id = 1")
-            row = cursor.fetchone()
-    if row is None or not row[1]:
-        return None, 0
-    filename, count, model = row
-    path = str(index_dir() / filename)
+        return (vectors["filename"], vectors["count"], vectors.get("model")) if vectors else None
+    # Raw SQL: this runs for every query, and the ORM would cost more than the read.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT filename, count, model FROM search_vector_index WHERE id = 1")
+        return cursor.fetchone()
+
+
+def _mapped(path: str, model: str | None):
+    """The generation at `path`, memory-mapped (once per process), or None when the file is
+    not there. Once mapped, deleting the file does not matter: the mapping keeps its pages."""
     index = _cache.get(path)
-    if index is None:
-        with _cache_lock:
-            index = _cache.get(path)
-            if index is None:
-                if not filename.endswith(SUFFIX) or not os.path.exists(path):
-                    # Missing, or written by an older version (a usearch graph).
-                    log.warning("vector index %s is missing; run `broadsheet reindex`", path)
-                    return None, 0
-                faiss = _faiss()
+    if index is not None:
+        return index
+    with _cache_lock:
+        index = _cache.get(path)
+        if index is None:
+            # The table first: _cleanup deletes a generation's index file before its table,
+            # so a table missing while the index opens is one that was never written.
+            table = _read_categories(path)
+            faiss = _faiss()
+            try:
                 # MMAP_IFC maps the codes and lists in place: the page cache is shared by
                 # every worker, and opening takes milliseconds.
                 index = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
-                _cache.clear()  # drop the old generation's mapping
-                _models.clear()
-                _tables.clear()
-                _cache[path] = index
-                _models[id(index)] = model
-                _tables[id(index)] = _read_categories(path)
-    return index, count
+            except RuntimeError:
+                if os.path.exists(path):
+                    raise  # there but unreadable: a real fault, for /readyz to report
+                return None
+            _cache.clear()  # drop the old generation's mapping
+            _models.clear()
+            _tables.clear()
+            _cache[path] = index
+            _models[id(index)] = model
+            _tables[id(index)] = table
+    return index
 
 
 def search(vector: np.ndarray, k: int, generation: tuple | None = None) -> list[tuple[int, float]]:
@@ -517,10 +542,33 @@ def apply(paper_ids: Sequence[int]) -> int | None:
 
 
 def _cleanup(folder: Path, keep: set[str]) -> None:
-    """Delete generations nobody should still be reading (workers map the newest), and
-    files of older versions (.usearch)."""
+    """Delete generations replaced more than KEEP_OLD_SECONDS ago, but never those in `keep`
+    (the current one and the one before it), and files of older versions (.usearch) or of
+    killed writers (.tmp) older than that.
+
+    Why that is safe: a worker that has mapped a generation keeps its pages when the file is
+    deleted (Linux unlinks, the mapping stays). What must not happen is a worker reading a
+    generation's name and finding the file gone before it opens it: the name stops being
+    current when the next generation is written, so a generation is deleted only
+    KEEP_OLD_SECONDS after that one's file, and a worker that loses even that race reads the
+    name again (_latest)."""
     cutoff = time.time() - KEEP_OLD_SECONDS
+    indexes = sorted((path.stat().st_mtime, path) for path in folder.glob(f"vectors-*{SUFFIX}"))
+    # When each generation stopped being the newest: when the next one was written.
+    replaced = {
+        path.name: indexes[i + 1][0] if i + 1 < len(indexes) else time.time()
+        for i, (_, path) in enumerate(indexes)
+    }
+    for _, path in indexes:
+        if path.name not in keep and replaced[path.name] < cutoff:
+            path.unlink(missing_ok=True)  # the index file first (see _mapped), then its table
+            Path(str(path) + CATEGORIES_SUFFIX).unlink(missing_ok=True)
     for path in folder.glob("vectors-*"):
         generation = path.name.removesuffix(CATEGORIES_SUFFIX)
-        if generation not in keep and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+        if generation in replaced or generation in keep:
+            continue  # a generation's own files (done above)
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass

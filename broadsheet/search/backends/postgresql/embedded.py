@@ -72,7 +72,10 @@ class PostgresEmbeddedBackend(EmbeddedBackend):
         from broadsheet.search.backends.postgresql import follower
 
         status = super().status()
-        status.counts = {"changes this node has not indexed yet": follower.lag()}
+        status.counts = {
+            "changes this node has not indexed yet": follower.lag(),
+            "papers whose vectors wait for the next apply": follower.vectors_pending(),
+        }
         return status
 
     def health(self) -> str:

@@ -19,11 +19,15 @@ them: replaying a paper is idempotent, it is indexed again from its current rows
 already indexed by this process are skipped on those re-reads.
 
 Kill-safety: the watermark is written to the node's state file (node_state.py) only after
-the batch's tantivy commit and vector generation are on disk; killed before that, the
-follower replays the batch. A fresh node (no state file) registers in search_node, waits
-for transactions that may have started before the registration (they might not have logged
-their changes: the triggers log only once some node follows), builds both indexes from the
-database, and starts following from the xmin it read before the build.
+the batch's tantivy commit is on disk; killed before that, the follower replays the batch.
+Vector changes wait for the next apply (VECTOR_APPLY_SECONDS): the ids of the papers whose
+vectors may have changed are kept in the state ("vector_pending") by the same write that
+moves the watermark past their changes, and a restarted follower applies them first.
+
+A fresh node (no state file) registers in search_node, waits for transactions that may have
+started before the registration (they might not have logged their changes: the triggers log
+only once some node follows), builds both indexes from the database, and starts following
+from the xmin it read before the build.
 
 Pruning: each follower records its watermark in search_node; log rows below every live
 node's watermark are deleted, and a node silent for STALE_AFTER is dropped from search_node.
@@ -35,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import logging
+import math
 import socket
 import threading
 import time
@@ -49,7 +54,16 @@ from broadsheet.search.backends.embedded import lexical_index, node_state, vecto
 log = logging.getLogger("broadsheet.search")
 
 POLL_SECONDS = 5.0  # at most this long between steps when no notification arrives
-BATCH = 20_000  # papers per committed index batch (one vector generation each)
+BATCH = 20_000  # papers per committed index batch
+# Vector changes are applied at most this often, the papers of every step since in one go:
+# an apply writes a whole new generation of the faiss file (about 750 MB at 1M papers) for
+# any change, so applying each step's few papers would write hundreds of MB every few seconds
+# on a busy site. Words are indexed at each step all the same (a changed paper is found by
+# its words at once), and hiding needs no index change (every hit is checked in SQL).
+VECTOR_APPLY_SECONDS = 30.0
+# ...or at once when this many papers wait: the pending ids are kept in the node's state
+# file, which every web worker reads again when it changes.
+VECTOR_APPLY_BATCH = 10_000
 WRITE_CHUNK = 5_000  # papers per tantivy write when building
 PRUNE_SECONDS = 60.0
 STALE_AFTER = dt.timedelta(days=3)  # a node silent this long is no longer waited for
@@ -87,6 +101,9 @@ class Follower:
     def __init__(self) -> None:
         self.seen: set[int] = set()  # log rows at or above the watermark already indexed
         self.last_prune = 0.0
+        # Never: the first change after a start is applied at once (and what a killed
+        # follower left pending), then at most one apply every VECTOR_APPLY_SECONDS.
+        self.last_vector_apply = -math.inf
 
     # Joining -----------------------------------------------------------------------------
 
@@ -150,7 +167,7 @@ class Follower:
             lexical_index.write(ids, into=name)
             done += len(ids)
         vectorindex.sync(full=True)
-        node_state.update(lexical=name, watermark=str(start))
+        node_state.update(lexical=name, watermark=str(start), vector_pending=None)
         lexical_index._cleanup(lexical_index.base_dir(), keep=name)  # earlier builds
         self.seen = set()
         self._heartbeat(start)
@@ -198,15 +215,36 @@ class Follower:
         return indexed
 
     def _commit(self, ids: set[int], watermark: int) -> int:
-        """Index these papers, then record that every change below `watermark` is indexed."""
-        if ids:
-            ordered = sorted(ids)
-            for start in range(0, len(ordered), WRITE_CHUNK):
-                lexical_index.write(ordered[start : start + WRITE_CHUNK])
-            vectorindex.apply(ordered)
-        node_state.update(watermark=str(watermark))
+        """Index these papers' words, then record that every change below `watermark` is
+        indexed; their vectors join the pending ones, applied when due."""
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), WRITE_CHUNK):
+            lexical_index.write(ordered[start : start + WRITE_CHUNK])
+        pending = ids | set(node_state.read().get("vector_pending", ()))
+        if pending and (
+            time.monotonic() - self.last_vector_apply >= VECTOR_APPLY_SECONDS
+            or len(pending) >= VECTOR_APPLY_BATCH
+        ):
+            self._apply(pending)
+            pending = set()
+        # One write: the watermark never passes a change whose vector is neither applied
+        # nor pending.
+        node_state.update(watermark=str(watermark), vector_pending=sorted(pending) or None)
         self._heartbeat(watermark)
         return len(ids)
+
+    def _apply(self, ids: set[int]) -> None:
+        vectorindex.apply(sorted(ids))
+        self.last_vector_apply = time.monotonic()
+
+    def apply_vectors(self) -> int:
+        """Apply the pending vector changes now (`search-follow --once`); returns how many
+        papers were pending."""
+        pending = set(node_state.read().get("vector_pending", ()))
+        if pending:
+            self._apply(pending)
+            node_state.update(vector_pending=None)
+        return len(pending)
 
     def _heartbeat(self, watermark: int) -> None:
         self._register(watermark)
@@ -261,6 +299,11 @@ def _paper_id_batches(size: int) -> Iterator[list[int]]:
             return
         yield ids
         last = ids[-1]
+
+
+def vectors_pending() -> int:
+    """How many papers' vectors wait for this node's next vector apply."""
+    return len(node_state.read().get("vector_pending", ()))
 
 
 def lag() -> int:

@@ -29,7 +29,9 @@ class Command(BaseCommand):
             help="build this node's indexes afresh from the database first",
         )
         parser.add_argument(
-            "--once", action="store_true", help="build if need be, index what changed, exit"
+            "--once",
+            action="store_true",
+            help="build if need be, index what changed (vectors too), exit",
         )
 
     def handle(self, *args, poll=None, once=False, rebuild=False, **options):
@@ -50,6 +52,7 @@ class Command(BaseCommand):
                 if once:
                     f.prepare()
                     done = f.step()
+                    f.apply_vectors()
                     self.stdout.write(f"Indexed {done} changed papers.")
                     return
                 self.stdout.write("Following the database's changes.")
