@@ -629,10 +629,13 @@ def step_nodes(args) -> dict:
                     "WHERE paper_id = %s",
                     [paper.pk],
                 )
-                edited[paper.pk] = (paper.title, *cursor.fetchone())
+                edited[paper.pk] = (paper.title, paper.published_at, *cursor.fetchone())
+            # Dated no later than now: the corpus's dates run on past today beyond ~600,000
+            # papers, and an import refuses a paper published in the future.
             upsert([PaperRecord(arxiv_id=paper.arxiv_id, title=f"{paper.title} {new}",
                                 abstract=paper.abstract, primary_category=paper.primary_category,
-                                categories=paper.categories, published_at=paper.published_at)])  # fmt: skip
+                                categories=paper.categories,
+                                published_at=min(paper.published_at, now))])  # fmt: skip
             delays["title edit"].append(delay(lambda w=new, p=paper.pk: found(w, p)))
             moderation.set_hidden(moderator, paper, True, "bench")
             delays["hide"].append(delay(lambda w=new, p=paper.pk: not found(w, p)))
@@ -697,9 +700,11 @@ def step_nodes(args) -> dict:
     # log is kept for nodes that are gone.
     Paper.objects.filter(doi__startswith="10.99999/").delete()
     with connection.cursor() as cursor:
-        for pid, (title, text_hash, embedding, embedded_at, model) in edited.items():
+        for pid, (title, published, text_hash, embedding, embedded_at, model) in edited.items():
             cursor.execute(
-                "UPDATE papers_paper SET title = %s, hidden = false WHERE id = %s", [title, pid]
+                "UPDATE papers_paper SET title = %s, published_at = %s, hidden = false "
+                "WHERE id = %s",
+                [title, published, pid],
             )
             cursor.execute(
                 "UPDATE search_document SET text_hash = %s, embedding = %s::vector, "
