@@ -8,9 +8,11 @@
    connection, reused), and marked sent here once the postman reports the server accepted it.
 
 A sender killed mid-run leaves the runs of its last claimed chunk claimed; the next run takes
-them over once the claim is stale. The one unavoidable gap: killed after the server accepted
-a message and before its row was marked sent (the time to render one more digest, a few
-milliseconds), that message is sent again.
+them over once the claim is stale. The gap: killed after the server accepted a message and
+before this thread marked its row sent, that message is sent again. This thread marks what the
+postman reports before each next digest it renders, so the gap is the time to render one
+digest; on a busy machine the postman may meanwhile deliver the letters queued to it (its
+inbox holds two), so up to three messages can be sent twice.
 Temporary SMTP failures retry with exponential backoff up to BROADSHEET_DIGEST_MAX_ATTEMPTS;
 a permanent rejection (5xx) fails the run and counts a hard bounce against the address, which
 is disabled after BROADSHEET_DIGEST_BOUNCE_LIMIT of them.
