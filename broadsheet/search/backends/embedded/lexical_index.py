@@ -290,9 +290,10 @@ def _cleanup(folder: Path, keep: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _categories(primary: str, categories) -> list[str]:
-    """Each category lower-cased, and its archive (`cs.lg` and `cs`): `cat:` is one term."""
-    names = [primary, *(categories if isinstance(categories, list) else [])]
+def category_terms(primary: str, categories) -> list[str]:
+    """The `cat` terms of a paper: each category lower-cased, and its archive (`cs.lg` and
+    `cs`). `categories` as fetched raw (the vector index's category table reads them too)."""
+    names = [primary, *_json_list(categories)]
     out = set()
     for name in names:
         if isinstance(name, str) and name:
@@ -331,7 +332,7 @@ def write(paper_ids: Sequence[int], into: str | None = None) -> None:
             doc.add_text("text", title)
             doc.add_text("text", plain(abstract or ""))
             doc.add_text("authors", authors or "")
-            for cat in _categories(primary, _json_list(categories)):
+            for cat in category_terms(primary, categories):
                 doc.add_text("cat", cat)
             if published is not None:
                 doc.add_integer("published", _unix(published))

@@ -300,7 +300,7 @@ def _read_categories(index_path: str) -> CategoryTable | None:
 
 def _save_categories(folder: Path, name: str) -> None:
     """Write the category table of generation `name`: every paper's categories, now."""
-    from broadsheet.search.backends.embedded.lexical_index import _categories, _json_list
+    from broadsheet.search.backends.embedded.lexical_index import category_terms
 
     as_of = timezone.now()  # before the read: a change after it is newer than the table
     ids: list[int] = []
@@ -310,7 +310,7 @@ def _save_categories(folder: Path, name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, primary_category, categories FROM papers_paper ORDER BY id")
         for pid, primary, categories in cursor:
-            for term in _categories(primary, _json_list(categories)):
+            for term in category_terms(primary, categories):
                 codes.append(terms.setdefault(term, len(terms)))
             ids.append(pid)
             offsets.append(len(codes))
