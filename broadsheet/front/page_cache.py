@@ -32,6 +32,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
+from broadsheet.front import page_renderer
 from broadsheet.papers import content_scopes as scopes_
 from broadsheet.papers.models import ContentVersion
 
@@ -41,11 +42,12 @@ PERSONAL_COOKIES = ("sessionid", "messages")
 MAX_KEY_PATH = 500  # longer URLs are rare, and not worth a cache entry each
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 # Says how the page was served: "hit" (from the cache), "stale" (the previous rendering, while
-# another request renders the changed page) or "miss" (rendered for this request).
+# the page renderer or another request renders the changed page) or "miss" (rendered for this
+# request).
 CACHE_HEADER = "X-Page-Cache"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "X-Robots-Tag", "Link")
-# How long a rendering may hold its page's lock: after that (a crashed worker) another
-# request renders it.
+# How long a rendering may hold its page's lock: after that (a crashed worker or renderer)
+# another request renders it or asks for it again.
 RENDER_LOCK_SECONDS = 30
 
 
@@ -176,9 +178,10 @@ class AnonymousPageCacheMiddleware:
     """Placed before the session, CSRF and auth middleware: a hit skips them and the view.
 
     One entry per URL, holding the version it was rendered for. When the version moves on,
-    one request (per process, and mostly per site: the lock is a cache entry) renders the
-    page again while the others keep getting the previous rendering for that long: readers
-    never queue behind a rendering of a page that has one already."""
+    one request (per process, and mostly per site: the lock is a cache entry) asks the page
+    renderer (front/page_renderer.py) to render the page again, or renders it itself when no
+    renderer runs, and meanwhile every request gets the previous rendering: readers never
+    queue behind a rendering of a page that has one already."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -188,15 +191,26 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         cache = caches["pages"]
         key = _key(request)
+        if page_renderer.RENDERING in request.META:  # the page renderer's: render, store
+            return self._render(request, cache, key, version.refresh(0), had_entry=True)
         current = version.refresh(settings.PAGE_CACHE_CHECK_SECONDS)
         entry = cache.get(key)
         if _fresh(entry):
             return _answer(request, entry, "hit")
-        if entry is not None and not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
-            return _answer(request, entry, "stale")  # another request is rendering it
+        if entry is not None:
+            if not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
+                return _answer(request, entry, "stale")  # another request is rendering it
+            if page_renderer.running():
+                page_renderer.ask(request, key)
+                return _answer(request, entry, "stale")
+        return self._render(request, cache, key, current, had_entry=entry is not None)
+
+    def _render(
+        self, request: HttpRequest, cache, key: str, current: int, had_entry: bool
+    ) -> HttpResponse:
         response = self.get_response(request)
         if not cacheable_response(response):
-            if entry is not None:
+            if had_entry:
                 # The page is gone (a hidden paper) or failed: no request may be given its
                 # previous rendering any more.
                 cache.delete_many([key, f"{key}:{current}"])

@@ -7,13 +7,15 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.cache import caches
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from factories import make_comment, make_listing, make_user, upvote
 
-from broadsheet.front import page_cache
+from broadsheet.front import page_cache, page_renderer
 from broadsheet.papers import moderation
 from broadsheet.papers.models import Author, Authorship, ContentVersion, Listing, Paper, Upvote
 
@@ -262,3 +264,87 @@ def test_a_process_that_starts_later_knows_what_changed_within_a_pages_lifetime(
     page_cache.version.forget()  # as a process started after the vote, with the cache files
     assert served(client, urls[0])[0] == "miss"
     assert served(client, urls[1])[0] == "hit"
+
+
+class Renderer:
+    """A page renderer said to be running, whose queue a test renders when it says."""
+
+    queue_dir = staticmethod(page_renderer.queue_dir)
+    pending = staticmethod(page_renderer.pending)
+    HEARTBEAT = page_renderer.HEARTBEAT
+
+    def run_once(self) -> int:
+        # Its requests go through the WSGI handler, which closes the database connection at
+        # a request's start and end: not the test's, in its transaction (the test client
+        # does the same).
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            return page_renderer.run(once=True)
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def renderer(settings, tmp_path) -> Renderer:
+    settings.DATA_DIR = tmp_path
+    page_renderer.beat()
+    return Renderer()
+
+
+def test_a_changed_page_is_rendered_by_the_renderer_while_readers_get_the_previous_one(
+    client, listing, member, renderer
+):
+    urls = [f"/papers/date/{DAY}?sort=votes", listing.paper.get_absolute_url()]
+    for url in urls:
+        assert served(client, url)[0] == "miss"
+    upvote(member, listing.paper)
+    for url in urls:  # asked of the renderer once; the previous rendering meanwhile
+        for _ in range(2):
+            how, html = served(client, url)
+            assert (how, 'class="vote-count">5<' in html) == ("stale", True)
+    assert len(renderer.pending()) == 2
+    assert renderer.run_once() == 2
+    assert renderer.pending() == []
+    for url in urls:
+        how, html = served(client, url)
+        assert (how, 'class="vote-count">6<' in html) == ("hit", True)
+
+
+def test_a_page_gone_meanwhile_leaves_the_cache_when_the_renderer_finds_it_gone(
+    client, listing, moderator, renderer
+):
+    url = listing.paper.get_absolute_url()
+    client.get(url)
+    moderation.set_hidden(moderator, listing.paper, True)
+    assert served(client, url)[0] == "stale"
+    renderer.run_once()
+    assert client.get(url).status_code == 404
+
+
+def test_without_a_live_renderer_the_reader_renders_the_changed_page(
+    client, listing, member, renderer
+):
+    client.get("/")
+    (renderer.queue_dir() / renderer.HEARTBEAT).unlink()  # as after the renderer died
+    upvote(member, listing.paper)
+    how, html = served(client, "/")
+    assert (how, 'class="vote-count">6<' in html) == ("miss", True)
+    assert renderer.pending() == []
+
+
+def test_an_unreadable_ask_is_dropped_and_the_others_rendered(client, listing, member, renderer):
+    client.get("/")
+    upvote(member, listing.paper)
+    assert served(client, "/")[0] == "stale"
+    (renderer.queue_dir() / "page-broken.json").write_text("{not json")
+    assert renderer.run_once() == 1
+    assert renderer.pending() == []
+    assert served(client, "/")[0] == "hit"
+
+
+def test_render_pages_refuses_when_there_is_no_page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    with pytest.raises(CommandError, match="the page cache is off"):
+        call_command("render-pages", "--once")

@@ -85,9 +85,13 @@ def test_two_web_servers_share_votes_submissions_and_new_papers(site, tmp_path, 
     assert status == 200 and paper["memberUpvotes"] == 1
     for server in (b, a):
         deadline = time.monotonic() + 30
-        while anonymous_votes(server, page)[1] != 1 and time.monotonic() < deadline:
+        served = [anonymous_votes(server, page)]
+        while served[-1][1] != 1 and time.monotonic() < deadline:
             time.sleep(0.05)
+            served.append(anonymous_votes(server, page))
         assert anonymous_votes(server, page) == ("hit", 1)
+        # The page renderer `serve` runs rendered it: no reader's request did.
+        assert ("miss", 1) not in served, served
 
     # A submission through A is on today's feed through B (JSON and the HTML page).
     status, listing = a.request("POST", "/api/v1/submissions", {"arxivId": "2601.00002"}, token)

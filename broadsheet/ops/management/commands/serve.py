@@ -71,6 +71,12 @@ class Command(BaseCommand):
             "`broadsheet search-follow` (when it runs as its own service)",
         )
         parser.add_argument(
+            "--no-page-renderer",
+            action="store_true",
+            help="do not start `broadsheet render-pages`: the web workers render changed "
+            "cached pages themselves",
+        )
+        parser.add_argument(
             "--with-worker",
             action="store_true",
             help="also run `broadsheet worker` (mail, scheduled jobs) as a supervised child, "
@@ -97,13 +103,16 @@ class Command(BaseCommand):
         children = []
         if options["with_worker"]:
             children.append(JobWorker())
+        if settings.PAGE_CACHE_SECONDS and not settings.PRIVATE and not options["no_page_renderer"]:
+            # Changed cached pages are rendered there, not in the threads serving readers.
+            children.append(JobWorker(worker_command("render-pages"), "the page renderer"))
         if follows_changes() and not options["no_search_follower"]:
             # This node's search indexes, kept in step with the database.
             children.append(JobWorker(worker_command("search-follow"), "the search follower"))
 
         class Supervisor(Arbiter):
-            """gunicorn's master, which also keeps the job worker (and the search follower)
-            running."""
+            """gunicorn's master, which also keeps its children running: the page renderer,
+            the job worker, the search follower."""
 
             def start(self):
                 super().start()
