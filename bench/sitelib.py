@@ -143,7 +143,7 @@ def free_port() -> int:
 class Server:
     def __init__(
         self, env: dict[str, str], workers: int, threads: int, log: Path, port: int = 0,
-        prepare: bool = True, wait_for: str = "/readyz",
+        prepare: bool = True, wait_for: str = "/readyz", options: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
         self.port = port or free_port()
         self.log = log
@@ -151,7 +151,7 @@ class Server:
             self.process = subprocess.Popen(
                 [str(BIN / "broadsheet"), "serve", "--bind", f"127.0.0.1:{self.port}",
                  "--workers", str(workers), "--threads", str(threads),
-                 *([] if prepare else ["--no-prepare"])],
+                 *([] if prepare else ["--no-prepare"]), *options],
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 120
@@ -284,7 +284,9 @@ def check_votes(env: dict[str, str], voted: list[set[str]], uncertain: set) -> b
     A vote that got no answer (or a 5xx) and was not settled by a later answer may or may not
     have been stored: such a paper's count may be higher by at most that many votes."""
     unknown = Counter(p for _, p in uncertain)
-    certain = Counter(p for i, member in enumerate(voted) for p in member if (i, p) not in uncertain)
+    certain = Counter(
+        p for i, member in enumerate(voted) for p in member if (i, p) not in uncertain
+    )
     counts = vote_counts(env)
     wrong = {
         p: (certain[p], unknown[p], rows, kept)

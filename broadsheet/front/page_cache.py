@@ -32,7 +32,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
-from broadsheet.front import page_renderer
+from broadsheet.front import page_queue
 from broadsheet.papers import content_scopes as scopes_
 from broadsheet.papers.models import ContentVersion
 
@@ -191,7 +191,7 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         cache = caches["pages"]
         key = _key(request)
-        if page_renderer.RENDERING in request.META:  # the page renderer's: render, store
+        if page_queue.RENDERING in request.META:  # the page renderer's: render, store
             return self._render(request, cache, key, version.refresh(0), had_entry=True)
         current = version.refresh(settings.PAGE_CACHE_CHECK_SECONDS)
         entry = cache.get(key)
@@ -200,8 +200,8 @@ class AnonymousPageCacheMiddleware:
         if entry is not None:
             if not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
                 return _answer(request, entry, "stale")  # another request is rendering it
-            if page_renderer.running():
-                page_renderer.ask(request, key)
+            if page_queue.running():
+                page_queue.ask(request, key)
                 return _answer(request, entry, "stale")
         return self._render(request, cache, key, current, had_entry=entry is not None)
 
@@ -226,4 +226,6 @@ class AnonymousPageCacheMiddleware:
             "last_modified": int(time.time()),
         }
         cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+        if page_queue.RENDERING in request.META:  # what the renderer needs to keep it fresh
+            request.META[page_queue.STORED] = (entry["scopes"], entry["version"])
         return _answer(request, entry, "miss")

@@ -1,17 +1,20 @@
 """`broadsheet render-pages`: renders changed cached pages in a process that serves nobody.
 
 When a vote changes a page that is cached (front/page_cache.py), the page must be rendered
-again: the day, week and month pages take tens of milliseconds of CPU. Rendered by a thread of
-a serving process, that time is taken from the other threads of the process too (they share
-one interpreter lock), so every reader served meanwhile waits. So a serving process only asks
-for the rendering, by a file in the queue directory (BROADSHEET_DATA_DIR/cache/page-renders,
-one per page: asking twice is asking once), and keeps serving the previous rendering; this
-process renders it through the same Django stack, as the anonymous request it was, and puts
-it in the cache. `broadsheet serve` runs it beside the web workers.
+again: a day, month or trending page takes tens of milliseconds of CPU. Rendered by a thread
+of a serving process, that time is taken from the other threads of the process too (they
+share one interpreter lock), so every reader served meanwhile waits. So a web worker only asks
+for the rendering (page_queue.py) and keeps serving the previous one; this process renders the
+page through the same Django stack, as the anonymous request it was, and puts it in the cache.
+`broadsheet serve` runs it beside the web workers.
 
-While no renderer runs (its heartbeat file is older than ALIVE_SECONDS: the development
-server, a renderer that died), the serving process renders the page itself, as it would
-without this process.
+The pages asked for within a page's lifetime (BROADSHEET_PAGE_CACHE_SECONDS) are kept fresh
+without waiting to be asked: every CHECK_SECONDS the renderer reads what changed, as the
+workers do every second, and renders again those whose scopes changed. A vote then shows on
+the busy pages within that check plus the renderings before it.
+
+While no renderer runs (its heartbeat is older than page_queue.ALIVE_SECONDS: the
+development server, a renderer that died), the web worker renders the page itself.
 """
 
 from __future__ import annotations
@@ -19,54 +22,32 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
 from django.conf import settings
-from django.http import HttpRequest
+
+from broadsheet.front import page_queue
+from broadsheet.front.page_cache import version
 
 log = logging.getLogger("broadsheet.pages")
 
-# Marks the renderer's own requests: the page cache renders and stores them, never serves.
-RENDERING = "broadsheet.render_page"
-HEARTBEAT = ".renderer"
 HEARTBEAT_SECONDS = 1.0
-ALIVE_SECONDS = 5.0
 POLL_SECONDS = 0.05
+CHECK_SECONDS = 0.25
 
 
-def queue_dir() -> Path:
-    return settings.DATA_DIR / "cache" / "page-renders"
+@dataclass
+class Page:
+    """A page this renderer keeps fresh: how to ask for it, and what it was rendered for."""
 
-
-def running() -> bool:
-    """A renderer has said it is alive within ALIVE_SECONDS."""
-    try:
-        return time.time() - (queue_dir() / HEARTBEAT).stat().st_mtime < ALIVE_SECONDS
-    except OSError:
-        return False
-
-
-def ask(request: HttpRequest, key: str) -> None:
-    """Queue the rendering of this anonymous request's page (`key`: its cache key)."""
-    wanted = {
-        "scheme": request.scheme,
-        "host": request.get_host(),
-        "script_name": request.META.get("SCRIPT_NAME", ""),
-        "path_info": request.path_info,
-        "query": request.META.get("QUERY_STRING", ""),
-    }
-    directory = queue_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    # Written aside and renamed: the renderer never reads half a file.
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".ask-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(wanted, f)
-    os.replace(temporary, directory / f"{key.replace(':', '-')}.json")
+    wanted: dict
+    asked_at: float
+    scopes: list[str]
+    version: int
 
 
 def environ_of(wanted: dict) -> dict:
@@ -80,7 +61,7 @@ def environ_of(wanted: dict) -> dict:
         "REMOTE_ADDR": "127.0.0.1",
         "wsgi.url_scheme": wanted["scheme"],
         "wsgi.input": io.BytesIO(),
-        RENDERING: True,
+        page_queue.RENDERING: True,
     }
     proxy = settings.SECURE_PROXY_SSL_HEADER
     if proxy and wanted["scheme"] == "https":  # the scheme as the site takes it from a proxy
@@ -89,21 +70,14 @@ def environ_of(wanted: dict) -> dict:
     return environ
 
 
-def render(path: Path) -> bool:
-    """Render the page asked for by one queue file; False if it was gone (taken elsewhere)."""
+def render(wanted: dict) -> tuple[list[str], int] | None:
+    """Render one page into the cache: the scopes and version it was stored with, or None
+    if it was not stored (gone, failed: the page cache then dropped its entry)."""
     from broadsheet.wsgi import application
 
+    environ = environ_of(wanted)
     try:
-        asked = path.stat().st_mtime_ns
-        wanted = json.loads(path.read_text())
-    except FileNotFoundError:
-        return False
-    except (OSError, ValueError) as e:
-        log.warning("page renderer: dropping unreadable %s (%s)", path.name, e)
-        path.unlink(missing_ok=True)
-        return False
-    try:
-        answer = application(environ_of(wanted), lambda status, headers, exc_info=None: None)
+        answer = application(environ, lambda status, headers, exc_info=None: None)
         try:
             for _ in answer:
                 pass
@@ -111,53 +85,83 @@ def render(path: Path) -> bool:
             answer.close()
     except Exception:  # one broken page must not stop the others' renderings
         log.exception("page renderer: %s failed", wanted.get("path_info"))
-    try:
-        # Asked again while it rendered: kept, so that the newer change is rendered too.
-        if path.stat().st_mtime_ns == asked:
-            path.unlink()
-    except FileNotFoundError:
-        pass
-    return True
+    return environ.get(page_queue.STORED)
 
 
-def pending() -> list[Path]:
-    """Queued pages, oldest ask first."""
-    entries = []
-    with os.scandir(queue_dir()) as it:
-        for entry in it:
-            if entry.name.endswith(".json"):
-                try:
-                    entries.append((entry.stat().st_mtime_ns, Path(entry.path)))
-                except FileNotFoundError:
-                    continue
-    return [path for _, path in sorted(entries)]
+class Renderer:
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.rendered = 0
+        self._beaten = float("-inf")
 
+    def beat(self) -> None:
+        """Say this renderer is alive, at most every HEARTBEAT_SECONDS."""
+        if time.monotonic() - self._beaten >= HEARTBEAT_SECONDS:
+            page_queue.beat()
+            self._beaten = time.monotonic()
 
-def beat() -> None:
-    queue_dir().mkdir(parents=True, exist_ok=True)
-    (queue_dir() / HEARTBEAT).touch()
+    def take(self, path: Path) -> None:
+        """Render the page one ask is for, and keep it fresh from now on."""
+        try:
+            asked = path.stat().st_mtime_ns
+            wanted = json.loads(path.read_text())
+            key = wanted["key"]
+        except FileNotFoundError:  # another renderer on this directory took it
+            return
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("page renderer: dropping unreadable %s (%s)", path.name, e)
+            path.unlink(missing_ok=True)
+            return
+        self._render(key, wanted, time.monotonic())
+        try:
+            # Asked again while it rendered: kept, so that the newer change is rendered too.
+            if path.stat().st_mtime_ns == asked:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _render(self, key: str, wanted: dict, asked_at: float) -> None:
+        self.beat()
+        stored = render(wanted)
+        self.rendered += 1
+        if stored is None:
+            self.pages.pop(key, None)
+        else:
+            self.pages[key] = Page(wanted, asked_at, *stored)
+
+    def refresh(self) -> None:
+        """Render again the kept pages whose scopes changed; forget those nobody asked for
+        within a page's lifetime (if read, they are asked for again at their next change)."""
+        version.refresh(0)
+        now = time.monotonic()
+        for key, page in list(self.pages.items()):
+            if now - page.asked_at > settings.PAGE_CACHE_SECONDS:
+                del self.pages[key]
+            elif not version.unchanged(page.scopes, page.version):
+                self._render(key, page.wanted, page.asked_at)
 
 
 def run(once: bool = False) -> int:
-    """Render what is asked, until SIGTERM or SIGINT (after the page in hand); returns how many
-    pages were rendered. `once`: what is queued now, then return."""
+    """Render what is asked and keep it fresh, until SIGTERM or SIGINT (after the page in
+    hand); returns how many pages were rendered. `once`: the asks queued now, then return."""
     stopping = []
     if not once:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.append(True))
-    rendered = 0
-    last_beat = float("-inf")
+    renderer = Renderer()
+    checked = float("-inf")
     while not stopping:
-        if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-            beat()
-            last_beat = time.monotonic()
-        for path in pending():
+        renderer.beat()
+        for path in page_queue.pending():
             if stopping:
                 break
-            rendered += render(path)
+            renderer.take(path)
         if once:
             break
+        if time.monotonic() - checked >= CHECK_SECONDS:
+            checked = time.monotonic()
+            renderer.refresh()
         time.sleep(POLL_SECONDS)
     if not once:
-        (queue_dir() / HEARTBEAT).unlink(missing_ok=True)
-    return rendered
+        page_queue.stop_beating()
+    return renderer.rendered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -15,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from factories import make_comment, make_listing, make_user, upvote
 
-from broadsheet.front import page_cache, page_renderer
+from broadsheet.front import page_cache, page_queue, page_renderer
 from broadsheet.papers import moderation
 from broadsheet.papers.models import Author, Authorship, ContentVersion, Listing, Paper, Upvote
 
@@ -269,18 +270,37 @@ def test_a_process_that_starts_later_knows_what_changed_within_a_pages_lifetime(
 class Renderer:
     """A page renderer said to be running, whose queue a test renders when it says."""
 
-    queue_dir = staticmethod(page_renderer.queue_dir)
-    pending = staticmethod(page_renderer.pending)
-    HEARTBEAT = page_renderer.HEARTBEAT
+    queue_dir = staticmethod(page_queue.queue_dir)
+    pending = staticmethod(page_queue.pending)
+    HEARTBEAT = page_queue.HEARTBEAT
+
+    def __init__(self) -> None:
+        self.process = page_renderer.Renderer()
 
     def run_once(self) -> int:
+        """Render the asks queued now, as the renderer's loop does."""
+        with self._keeping_the_test_connection():
+            before = self.process.rendered
+            for path in page_queue.pending():
+                self.process.take(path)
+            return self.process.rendered - before
+
+    def check(self) -> int:
+        """Render again the kept pages that changed, as the renderer's loop does."""
+        with self._keeping_the_test_connection():
+            before = self.process.rendered
+            self.process.refresh()
+            return self.process.rendered - before
+
+    @contextlib.contextmanager
+    def _keeping_the_test_connection(self):
         # Its requests go through the WSGI handler, which closes the database connection at
         # a request's start and end: not the test's, in its transaction (the test client
         # does the same).
         request_started.disconnect(close_old_connections)
         request_finished.disconnect(close_old_connections)
         try:
-            return page_renderer.run(once=True)
+            yield
         finally:
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
@@ -289,7 +309,7 @@ class Renderer:
 @pytest.fixture
 def renderer(settings, tmp_path) -> Renderer:
     settings.DATA_DIR = tmp_path
-    page_renderer.beat()
+    page_queue.beat()
     return Renderer()
 
 
@@ -310,6 +330,22 @@ def test_a_changed_page_is_rendered_by_the_renderer_while_readers_get_the_previo
     for url in urls:
         how, html = served(client, url)
         assert (how, 'class="vote-count">6<' in html) == ("hit", True)
+
+    # From now on the renderer keeps these pages fresh without being asked: what changed
+    # in their scopes, and nothing else.
+    assert renderer.check() == 0
+    make_comment(listing.paper, member, "Worth a read.")
+    assert renderer.check() == 2
+    how, html = served(client, urls[1])
+    assert (how, "Worth a read." in html) == ("hit", True)
+    make_listing(DAY - dt.timedelta(days=40), "Backprop revisited")  # the day pages' links
+    assert renderer.check() == 1
+    upvote(make_user("grace"), listing.paper)
+    assert renderer.check() == 2
+    for url in urls:
+        how, html = served(client, url)
+        assert (how, 'class="vote-count">7<' in html) == ("hit", True)
+    assert renderer.pending() == []
 
 
 def test_a_page_gone_meanwhile_leaves_the_cache_when_the_renderer_finds_it_gone(
@@ -348,3 +384,16 @@ def test_render_pages_refuses_when_there_is_no_page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 0
     with pytest.raises(CommandError, match="the page cache is off"):
         call_command("render-pages", "--once")
+
+
+def test_the_renderer_forgets_pages_nobody_asked_for_within_their_lifetime(
+    client, listing, member, renderer, settings
+):
+    client.get("/")
+    upvote(member, listing.paper)
+    assert served(client, "/")[0] == "stale"
+    assert renderer.run_once() == 1
+    upvote(make_user("grace"), listing.paper)
+    settings.PAGE_CACHE_SECONDS = 0.001  # as if asked longer ago than a page's lifetime
+    assert renderer.check() == 0
+    assert renderer.process.pages == {}
