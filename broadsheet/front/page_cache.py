@@ -226,6 +226,4 @@ class AnonymousPageCacheMiddleware:
             "last_modified": int(time.time()),
         }
         cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
-        if page_queue.RENDERING in request.META:  # what the renderer needs to keep it fresh
-            request.META[page_queue.STORED] = (entry["scopes"], entry["version"])
         return _answer(request, entry, "miss")

@@ -18,9 +18,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 # Marks the renderer's own requests (a WSGI environ key): the page cache renders and stores
-# them, never serves them from the cache, and leaves what it stored under STORED.
+# them, never serves them from the cache.
 RENDERING = "broadsheet.render_page"
-STORED = "broadsheet.rendered_page"
 HEARTBEAT = ".renderer"
 ALIVE_SECONDS = 5.0
 
@@ -49,7 +48,6 @@ def stop_beating() -> None:
 def ask(request: HttpRequest, key: str) -> None:
     """Ask for this anonymous request's page (`key`: its cache key) to be rendered."""
     wanted = {
-        "key": key,
         "scheme": request.scheme,
         "host": request.get_host(),
         "script_name": request.META.get("SCRIPT_NAME", ""),

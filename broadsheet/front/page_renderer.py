@@ -8,11 +8,6 @@ for the rendering (page_queue.py) and keeps serving the previous one; this proce
 page through the same Django stack, as the anonymous request it was, and puts it in the cache.
 `broadsheet serve` runs it beside the web workers.
 
-The pages asked for within a page's lifetime (BROADSHEET_PAGE_CACHE_SECONDS) are kept fresh
-without waiting to be asked: every CHECK_SECONDS the renderer reads what changed, as the
-workers do every second, and renders again those whose scopes changed. A vote then shows on
-the busy pages within that check plus the renderings before it.
-
 While no renderer runs (its heartbeat is older than page_queue.ALIVE_SECONDS: the
 development server, a renderer that died), the web worker renders the page itself.
 """
@@ -24,30 +19,18 @@ import json
 import logging
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
 from django.conf import settings
 
 from broadsheet.front import page_queue
-from broadsheet.front.page_cache import version
 
 log = logging.getLogger("broadsheet.pages")
 
 HEARTBEAT_SECONDS = 1.0
 POLL_SECONDS = 0.05
-CHECK_SECONDS = 0.25
-
-
-@dataclass
-class Page:
-    """A page this renderer keeps fresh: how to ask for it, and what it was rendered for."""
-
-    wanted: dict
-    asked_at: float
-    scopes: list[str]
-    version: int
+ASKED = {"scheme", "host", "script_name", "path_info", "query"}  # what page_queue.ask writes
 
 
 def environ_of(wanted: dict) -> dict:
@@ -70,14 +53,12 @@ def environ_of(wanted: dict) -> dict:
     return environ
 
 
-def render(wanted: dict) -> tuple[list[str], int] | None:
-    """Render one page into the cache: the scopes and version it was stored with, or None
-    if it was not stored (gone, failed: the page cache then dropped its entry)."""
+def render(wanted: dict) -> None:
+    """Render one page into the cache (or out of it: a page gone since is dropped)."""
     from broadsheet.wsgi import application
 
-    environ = environ_of(wanted)
     try:
-        answer = application(environ, lambda status, headers, exc_info=None: None)
+        answer = application(environ_of(wanted), lambda status, headers, exc_info=None: None)
         try:
             for _ in answer:
                 pass
@@ -85,12 +66,10 @@ def render(wanted: dict) -> tuple[list[str], int] | None:
             answer.close()
     except Exception:  # one broken page must not stop the others' renderings
         log.exception("page renderer: %s failed", wanted.get("path_info"))
-    return environ.get(page_queue.STORED)
 
 
 class Renderer:
     def __init__(self) -> None:
-        self.pages: dict[str, Page] = {}
         self.rendered = 0
         self._beaten = float("-inf")
 
@@ -101,18 +80,21 @@ class Renderer:
             self._beaten = time.monotonic()
 
     def take(self, path: Path) -> None:
-        """Render the page one ask is for, and keep it fresh from now on."""
+        """Render the page one ask is for."""
         try:
             asked = path.stat().st_mtime_ns
             wanted = json.loads(path.read_text())
-            key = wanted["key"]
+            if not isinstance(wanted, dict) or not ASKED <= wanted.keys():
+                raise ValueError("not an ask")
         except FileNotFoundError:  # another renderer on this directory took it
             return
         except (OSError, ValueError, KeyError, TypeError) as e:
             log.warning("page renderer: dropping unreadable %s (%s)", path.name, e)
             path.unlink(missing_ok=True)
             return
-        self._render(key, wanted, time.monotonic())
+        self.beat()
+        render(wanted)
+        self.rendered += 1
         try:
             # Asked again while it rendered: kept, so that the newer change is rendered too.
             if path.stat().st_mtime_ns == asked:
@@ -120,36 +102,26 @@ class Renderer:
         except FileNotFoundError:
             pass
 
-    def _render(self, key: str, wanted: dict, asked_at: float) -> None:
-        self.beat()
-        stored = render(wanted)
-        self.rendered += 1
-        if stored is None:
-            self.pages.pop(key, None)
-        else:
-            self.pages[key] = Page(wanted, asked_at, *stored)
 
-    def refresh(self) -> None:
-        """Render again the kept pages whose scopes changed; forget those nobody asked for
-        within a page's lifetime (if read, they are asked for again at their next change)."""
-        version.refresh(0)
-        now = time.monotonic()
-        for key, page in list(self.pages.items()):
-            if now - page.asked_at > settings.PAGE_CACHE_SECONDS:
-                del self.pages[key]
-            elif not version.unchanged(page.scopes, page.version):
-                self._render(key, page.wanted, page.asked_at)
+def warm_up() -> None:
+    """Import what a rendering needs (every view, through the URLconf) before saying this
+    renderer is alive: its first asks are then not slowed by a cold process."""
+    from django.urls import get_resolver
+
+    from broadsheet.wsgi import application  # noqa: F401 - loads the middleware
+
+    get_resolver().url_patterns  # noqa: B018 - imports every view module
 
 
 def run(once: bool = False) -> int:
-    """Render what is asked and keep it fresh, until SIGTERM or SIGINT (after the page in
-    hand); returns how many pages were rendered. `once`: the asks queued now, then return."""
+    """Render what is asked until SIGTERM or SIGINT (after the page in hand); returns how many
+    pages were rendered. `once`: the asks queued now, then return."""
     stopping = []
     if not once:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.append(True))
+    warm_up()
     renderer = Renderer()
-    checked = float("-inf")
     while not stopping:
         renderer.beat()
         for path in page_queue.pending():
@@ -158,9 +130,6 @@ def run(once: bool = False) -> int:
             renderer.take(path)
         if once:
             break
-        if time.monotonic() - checked >= CHECK_SECONDS:
-            checked = time.monotonic()
-            renderer.refresh()
         time.sleep(POLL_SECONDS)
     if not once:
         page_queue.stop_beating()

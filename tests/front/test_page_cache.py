@@ -285,13 +285,6 @@ class Renderer:
                 self.process.take(path)
             return self.process.rendered - before
 
-    def check(self) -> int:
-        """Render again the kept pages that changed, as the renderer's loop does."""
-        with self._keeping_the_test_connection():
-            before = self.process.rendered
-            self.process.refresh()
-            return self.process.rendered - before
-
     @contextlib.contextmanager
     def _keeping_the_test_connection(self):
         # Its requests go through the WSGI handler, which closes the database connection at
@@ -331,22 +324,6 @@ def test_a_changed_page_is_rendered_by_the_renderer_while_readers_get_the_previo
         how, html = served(client, url)
         assert (how, 'class="vote-count">6<' in html) == ("hit", True)
 
-    # From now on the renderer keeps these pages fresh without being asked: what changed
-    # in their scopes, and nothing else.
-    assert renderer.check() == 0
-    make_comment(listing.paper, member, "Worth a read.")
-    assert renderer.check() == 2
-    how, html = served(client, urls[1])
-    assert (how, "Worth a read." in html) == ("hit", True)
-    make_listing(DAY - dt.timedelta(days=40), "Backprop revisited")  # the day pages' links
-    assert renderer.check() == 1
-    upvote(make_user("grace"), listing.paper)
-    assert renderer.check() == 2
-    for url in urls:
-        how, html = served(client, url)
-        assert (how, 'class="vote-count">7<' in html) == ("hit", True)
-    assert renderer.pending() == []
-
 
 def test_a_page_gone_meanwhile_leaves_the_cache_when_the_renderer_finds_it_gone(
     client, listing, moderator, renderer
@@ -384,16 +361,3 @@ def test_render_pages_refuses_when_there_is_no_page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 0
     with pytest.raises(CommandError, match="the page cache is off"):
         call_command("render-pages", "--once")
-
-
-def test_the_renderer_forgets_pages_nobody_asked_for_within_their_lifetime(
-    client, listing, member, renderer, settings
-):
-    client.get("/")
-    upvote(member, listing.paper)
-    assert served(client, "/")[0] == "stale"
-    assert renderer.run_once() == 1
-    upvote(make_user("grace"), listing.paper)
-    settings.PAGE_CACHE_SECONDS = 0.001  # as if asked longer ago than a page's lifetime
-    assert renderer.check() == 0
-    assert renderer.process.pages == {}
