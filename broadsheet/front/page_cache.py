@@ -8,9 +8,10 @@ version it was rendered at, and rendered again only when one of its scopes has c
 a vote re-renders that paper's page, its day, week and month and trending, and no other. The
 versions are kept by database triggers (ContentVersion, papers migration 0010) and grow in
 commit order, so a process reads only what changed since its last read, at most once every
-BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s): a change is on every page within that plus one
-rendering. Things that change without a row changing (relative times, related papers as the
-search index grows) are at most BROADSHEET_PAGE_CACHE_SECONDS old.
+BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s): a change is on every page within that plus its
+renderings, which the page renderer (page_renderer.py) does outside the serving processes.
+Things that change without a row changing (relative times, related papers as the search index
+grows) are at most BROADSHEET_PAGE_CACHE_SECONDS old.
 
 A private site (BROADSHEET_PRIVATE) has no anonymous readers: the cache is off there.
 Members (a session cookie) and readers with a pending message get the page rendered for
