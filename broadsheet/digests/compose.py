@@ -102,6 +102,7 @@ class Composer:
         self.now = now
         self._trending: list[Listing] | None = None
         self._searches: dict[tuple[SearchKey, dt.date], list[Paper]] = {}
+        self._searchable = False
         self.timings: dict[str, float] = {}
 
     def since(self, subscription: Subscription, period: Period, last: dt.datetime | None):
@@ -131,6 +132,11 @@ class Composer:
 
     def _run_search(self, key: SearchKey, after: dt.date) -> list[Paper]:
         from broadsheet.search import Filters, search
+        from broadsheet.search.indexing import wait_until_searchable
+
+        if not self._searchable:  # a host just started may still be building its indexes
+            wait_until_searchable()
+            self._searchable = True
 
         query, category, author = key
         filters = Filters(

@@ -18,6 +18,7 @@ lock.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,11 +28,14 @@ from django.db import connection, transaction
 
 from broadsheet.lib.progress import progress_bar
 from broadsheet.search import spelling
-from broadsheet.search.backends import get_backend
+from broadsheet.search.backends import follows_changes, get_backend
 from broadsheet.search.backends.base import PaperText, served_model, text_hash
 from broadsheet.search.embedder import BATCH_SIZE, embed_texts, model_name, paper_text
 
 log = logging.getLogger("broadsheet.search")
+
+# How long saved searches wait for a host's own indexes to be built (about 150 s at 1M papers).
+SEARCHABLE_WAIT_SECONDS = 600.0
 
 # Papers per transaction (and per lexical-index commit): an index commit has a fixed cost,
 # and five small commits cost much more than one large one. An ingest batch
@@ -359,3 +363,27 @@ def reindex(progress: bool = False) -> ReindexCounts:
     counts.vectors = backend.sync_vectors(full=True)
     log.info("reindex: %s", counts)
     return counts
+
+
+def wait_until_searchable(timeout: float = SEARCHABLE_WAIT_SECONDS, every: float = 2.0) -> bool:
+    """Where each host keeps its own search indexes (follows_changes()), wait until this
+    host's are built, so that saved searches (digests, channels) do not run on an empty
+    index and find nothing; True once searchable, False (logged) after `timeout` seconds."""
+    if not follows_changes():
+        return True
+    from broadsheet.search.backends.protocol import IndexProblem
+
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            get_backend().health()
+            return True
+        except IndexProblem as e:
+            if time.monotonic() >= deadline:
+                log.error("searching anyway after %.0f s: %s", timeout, e)
+                return False
+            if not told:
+                log.info("waiting for this host's search index: %s", e)
+                told = True
+        time.sleep(every)

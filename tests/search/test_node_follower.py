@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from broadsheet.search.backends.embedded import lexical_index, node_state, snaps
 from broadsheet.search.backends.postgresql import follower
 from broadsheet.search.backends.postgresql.embedded import PostgresEmbeddedBackend
 from broadsheet.search.embedder import DIMENSIONS
-from broadsheet.search.indexing import index_papers, store_vectors
+from broadsheet.search.indexing import index_papers, store_vectors, wait_until_searchable
 from broadsheet.search.query import parse
 from broadsheet.search.results import Filters
 from tests.factories import make_paper
@@ -382,3 +383,55 @@ def test_search_follow_once_builds_a_node_then_indexes_what_changed(embedded, tm
         with follower.node_lock(), pytest.raises(CommandError, match="another follower"):
             call_command("search-follow", "--once")
     assert out.getvalue().splitlines()[-1] == "Indexed 1 changed papers."
+
+
+def test_saved_searches_wait_until_this_hosts_index_is_built(embedded, tmp_path, caplog):
+    paper = make_paper("Pangolin census")
+    index_papers([paper.pk])
+    with node_state.node(tmp_path / "worker"):
+        assert not wait_until_searchable(timeout=0.2, every=0.05)  # nothing built here yet
+        assert "not built yet" in caplog.text
+        call_command("search-follow", "--once", stdout=io.StringIO())
+        assert wait_until_searchable(timeout=0)
+
+
+def test_the_worker_keeps_its_hosts_index_for_saved_searches(embedded, tmp_path):
+    """A worker on a host of its own searches its own indexes (digests' saved searches): it
+    runs a follower that builds them, and takes the follower with it when it stops."""
+    paper = make_paper("Pangolin census")
+    index_papers([paper.pk])
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env |= {
+        "BROADSHEET_DATA_DIR": str(tmp_path / "worker"),
+        "BROADSHEET_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
+        f"{db['NAME']}",
+        "BROADSHEET_SEARCH_ENGINE": "embedded",
+        "BROADSHEET_SEARCH_SEMANTIC": "false",
+    }
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [BROADSHEET, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    node = tmp_path / "worker" / f"search-{db['NAME']}"
+    try:
+        eventually(
+            lambda: words_on(node, "pangolin") == [paper.pk],
+            f"the worker's follower built its host's index:\n{log.read_text()}",
+        )
+        follower_pid = int(re.search(r"search follower \(pid (\d+)\)", log.read_text())[1])
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    eventually(
+        lambda: not Path(f"/proc/{follower_pid}").exists() or _zombie(follower_pid),
+        "the follower stopped with the worker",
+    )
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

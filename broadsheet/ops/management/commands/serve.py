@@ -102,7 +102,10 @@ class Command(BaseCommand):
 
         children = []
         if options["with_worker"]:
-            children.append(JobWorker())
+            # On this node's data directory, whose indexes this server's follower (or its own
+            # service) keeps.
+            worker = worker_command() + (["--no-search-follower"] if follows_changes() else [])
+            children.append(JobWorker(worker))
         if settings.PAGE_CACHE_SECONDS and not settings.PRIVATE and not options["no_page_renderer"]:
             # Changed cached pages are rendered there, not in the threads serving readers.
             children.append(JobWorker(worker_command("render-pages"), "the page renderer"))

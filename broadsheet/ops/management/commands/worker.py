@@ -9,11 +9,14 @@ import sys
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
 from broadsheet.ops.schedule import digest_jobs, only_when, scheduled_jobs, upkeep_jobs
+from broadsheet.ops.supervise import JobWorker, worker_command
+from broadsheet.search.backends import follows_changes
 
 log = logging.getLogger("broadsheet.jobs")
 
@@ -43,8 +46,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run every job once now, then exit")
+        parser.add_argument(
+            "--no-search-follower",
+            action="store_true",
+            help="PostgreSQL with BROADSHEET_SEARCH_ENGINE=embedded: do not start `broadsheet "
+            "search-follow` (one already keeps this data directory's indexes: `serve` runs "
+            "one, or it runs as its own service)",
+        )
 
-    def handle(self, *args, once=False, **options):
+    def handle(self, *args, once=False, no_search_follower=False, **options):
+        # Saved searches (digests, channels) search this host's own indexes when each node
+        # keeps its own: this host must keep them too.
+        follower = follows_changes() and not no_search_follower
         jobs = scheduled_jobs()
         if not jobs:
             self.stderr.write("No ingest jobs (see BROADSHEET_INGEST_* in .env.example).")
@@ -56,6 +69,8 @@ class Command(BaseCommand):
 
         if once:
             daily()
+            if follower:  # what the ingest just stored, searchable here before the digests
+                call_command("search-follow", "--once")
             for name, job, _ in [*digest_jobs(), *upkeep_jobs()]:
                 _guarded(name, job)()
             return
@@ -93,7 +108,16 @@ class Command(BaseCommand):
         # SIGTERM stops the scheduler as Ctrl-C does; a job already running finishes (every
         # job commits in batches) and releases its claim before the process exits.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        children = []
+        if follower:
+            children.append(JobWorker(worker_command("search-follow"), "the search follower"))
+        for child in children:
+            child.start()
+            scheduler.add_job(child.keep_alive, "interval", seconds=1, id=f"keep {child.what}")
         try:
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             scheduler.shutdown(wait=False)
+        finally:
+            for child in children:
+                child.stop()
