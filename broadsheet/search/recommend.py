@@ -112,34 +112,11 @@ def _stack(vectors: dict[int, np.ndarray], ids: Iterable[int]) -> np.ndarray:
 
 
 def vectors_of(ids: Iterable[int]) -> dict[int, np.ndarray]:
-    """The stored vectors of those of `ids` that have one, by ascending id. One statement,
-    its id list written as the search backend writes one (`id_filter`): built by Django's
-    `__in`, a list of hundreds of ids (a day's arrivals, the random negatives) cost more than
-    reading their rows (bench/routine.py)."""
-    from django.db import connection
-
+    """The stored vectors of those of `ids` that have one, by ascending id (one statement:
+    the search backend's `vectors_of`)."""
     from broadsheet.search.backends import get_backend
-    from broadsheet.search.fields import VectorField, from_pg_binary
-    from broadsheet.search.models import SearchDocument
 
-    ids = sorted({int(i) for i in ids})
-    if not ids:
-        return {}
-    among, params = get_backend().id_filter(ids)
-    postgresql = connection.vendor == "postgresql"
-    column = "vector_send(embedding)" if postgresql else "embedding"  # binary: see fields.py
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT paper_id, {column} FROM {SearchDocument._meta.db_table} "
-            f"WHERE embedded_at IS NOT NULL AND embedding IS NOT NULL AND paper_id {among} "
-            "ORDER BY paper_id",
-            params,
-        )
-        rows = cursor.fetchall()
-    if postgresql:
-        return {pid: from_pg_binary(vec) for pid, vec in rows}
-    field = VectorField()
-    return {pid: field.from_db_value(vec, None, connection) for pid, vec in rows}
+    return get_backend().vectors_of(sorted({int(i) for i in ids}))
 
 
 def _start(since) -> dt.datetime | None:

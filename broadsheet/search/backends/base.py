@@ -300,6 +300,34 @@ class Backend:
             .first()
         )
 
+    # The stored vector read by SQL (`vectors_of`): the column expression, and its value
+    # turned into float32 (the database engines' backends read pgvector's binary form).
+    stored_vector_sql = "embedding"
+
+    def from_stored(self, value) -> np.ndarray:
+        from broadsheet.search.fields import VectorField
+
+        return VectorField().from_db_value(value, None, connection)
+
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those of `ids` that have one, by ascending id. One
+        statement, its id list written by `id_filter`: built by Django's `__in`, a list of
+        hundreds of ids (a day's arrivals, the random negatives) cost more than reading their
+        rows (bench/routine.py)."""
+        from broadsheet.search.models import SearchDocument
+
+        if not ids:
+            return {}
+        among, params = self.id_filter(ids)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT paper_id, {self.stored_vector_sql} FROM "
+                f"{SearchDocument._meta.db_table} WHERE embedded_at IS NOT NULL "
+                f"AND embedding IS NOT NULL AND paper_id {among} ORDER BY paper_id",
+                params,
+            )
+            return {pid: self.from_stored(value) for pid, value in cursor.fetchall()}
+
     # Queries -----------------------------------------------------------------------------
 
     def lexical(self, query: Query, filters: Filters, limit: int) -> Ranked:

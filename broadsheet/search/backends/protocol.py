@@ -89,6 +89,10 @@ class SearchBackend(Protocol):
 
     def vector_of(self, paper_id: int) -> np.ndarray | None: ...
 
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those of `ids` that have one, by ascending id."""
+        ...
+
     def id_filter(self, ids: Sequence[int]) -> tuple[str, list]:
         """`IN ...` (text and parameters) for a WHERE clause on these paper ids."""
         ...

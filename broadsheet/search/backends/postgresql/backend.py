@@ -21,7 +21,7 @@ from broadsheet.lib.pg_copy import staged
 from broadsheet.search.backends.base import DOCUMENT_UPDATE, WORD_COUNT_UPDATE, Backend, Ranked
 from broadsheet.search.backends.postgresql import tsv_writer
 from broadsheet.search.backends.protocol import IndexStatus, PaperText
-from broadsheet.search.fields import to_pg_text
+from broadsheet.search.fields import from_pg_binary, to_pg_text
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
 
@@ -89,6 +89,11 @@ def ts_query(query: Query) -> tuple[str, list]:
 class PostgresBackend(Backend):
     vendor = "postgresql"
     vector_cast = "::vector"
+    # pgvector's binary form: parsing its text form costs about 0.4 ms a vector.
+    stored_vector_sql = "vector_send(embedding)"
+
+    def from_stored(self, value) -> np.ndarray:
+        return from_pg_binary(value)
 
     # Status and health -------------------------------------------------------------------
 

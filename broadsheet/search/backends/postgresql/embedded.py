@@ -30,6 +30,8 @@ class PostgresEmbeddedBackend(EmbeddedBackend):
     category_sql = PostgresBackend.category_sql
     icontains = PostgresBackend.icontains
     add_word_counts = PostgresBackend.add_word_counts
+    stored_vector_sql = PostgresBackend.stored_vector_sql
+    from_stored = PostgresBackend.from_stored
 
     def id_filter(self, ids: Sequence[int]) -> tuple[str, list]:
         return f"IN {in_list(ids)}", []
