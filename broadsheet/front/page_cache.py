@@ -22,6 +22,7 @@ requests with 304, so a CDN in front can hold a page and revalidate it cheaply.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,8 @@ from django.utils.http import http_date
 from broadsheet.front import page_queue
 from broadsheet.papers import content_scopes as scopes_
 from broadsheet.papers.models import ContentVersion
+
+log = logging.getLogger("broadsheet.pages")
 
 CACHED_PAGES = {"home", "day", "week", "month", "trending", "paper"}
 # Cookies that make a page personal: a member's session, a message waiting to be shown.
@@ -175,6 +178,17 @@ def _fresh(entry: dict | None) -> bool:
     )
 
 
+def _asked(request: HttpRequest, key: str) -> bool:
+    """Ask the page renderer for this page; False (logged) if the ask cannot be written (a
+    full disk): the request then renders the page itself."""
+    try:
+        page_queue.ask(request, key)
+        return True
+    except OSError as e:
+        log.warning("page cache: cannot ask the page renderer for %s (%s)", request.path, e)
+        return False
+
+
 class AnonymousPageCacheMiddleware:
     """Placed before the session, CSRF and auth middleware: a hit skips them and the view.
 
@@ -201,8 +215,7 @@ class AnonymousPageCacheMiddleware:
         if entry is not None:
             if not cache.add(f"{key}:{current}", True, RENDER_LOCK_SECONDS):
                 return _answer(request, entry, "stale")  # another request is rendering it
-            if page_queue.running():
-                page_queue.ask(request, key)
+            if page_queue.running() and _asked(request, key):
                 return _answer(request, entry, "stale")
         return self._render(request, cache, key, current, had_entry=entry is not None)
 

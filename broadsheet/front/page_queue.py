@@ -68,7 +68,7 @@ def pending() -> list[Path]:
     entries = []
     with os.scandir(queue_dir()) as it:
         for entry in it:
-            if entry.name.endswith(".json"):
+            if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
                 try:
                     entries.append((entry.stat().st_mtime_ns, Path(entry.path)))
                 except FileNotFoundError:

@@ -361,3 +361,17 @@ def test_render_pages_refuses_when_there_is_no_page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 0
     with pytest.raises(CommandError, match="the page cache is off"):
         call_command("render-pages", "--once")
+
+
+def test_an_ask_that_cannot_be_written_has_the_reader_render_the_page(
+    client, listing, member, renderer, caplog
+):
+    client.get("/")
+    upvote(member, listing.paper)
+    key = page_cache._key(RequestFactory().get("/"))
+    blocked = renderer.queue_dir() / f"{key.replace(':', '-')}.json"
+    (blocked / "in-the-way").mkdir(parents=True)  # the ask's file cannot replace a directory
+    how, html = served(client, "/")
+    assert (how, 'class="vote-count">6<' in html) == ("miss", True)
+    assert "cannot ask the page renderer" in caplog.text
+    assert renderer.run_once() == 0  # and the renderer passes what is in the way by
