@@ -30,6 +30,7 @@ from broadsheet.lib.progress import progress_bar
 from broadsheet.search import spelling
 from broadsheet.search.backends import follows_changes, get_backend
 from broadsheet.search.backends.base import PaperText, served_model, text_hash
+from broadsheet.search.backends.protocol import IndexProblem
 from broadsheet.search.embedder import BATCH_SIZE, embed_texts, model_name, paper_text
 
 log = logging.getLogger("broadsheet.search")
@@ -371,8 +372,6 @@ def wait_until_searchable(timeout: float = SEARCHABLE_WAIT_SECONDS, every: float
     index and find nothing; True once searchable, False (logged) after `timeout` seconds."""
     if not follows_changes():
         return True
-    from broadsheet.search.backends.protocol import IndexProblem
-
     deadline = time.monotonic() + timeout
     told = False
     while True:

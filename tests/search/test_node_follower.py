@@ -435,3 +435,14 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_a_worker_run_once_brings_its_hosts_index_up_to_date_first(embedded, tmp_path):
+    paper = make_paper("Pangolin census")
+    index_papers([paper.pk])
+    node = tmp_path / "worker"
+    with node_state.node(node):
+        call_command("worker", "--once", stdout=io.StringIO(), stderr=io.StringIO())
+        assert words_on(node, "pangolin") == [paper.pk]
+        with follower.node_lock():  # another follower keeps this directory: left to it
+            call_command("worker", "--once", stdout=io.StringIO(), stderr=io.StringIO())

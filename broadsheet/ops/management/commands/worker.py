@@ -10,7 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from broadsheet.lib.jobs import BEAT_SECONDS, AlreadyRunning, beat, process_name, run_exclusive
@@ -70,7 +70,10 @@ class Command(BaseCommand):
         if once:
             daily()
             if follower:  # what the ingest just stored, searchable here before the digests
-                call_command("search-follow", "--once")
+                try:
+                    call_command("search-follow", "--once")
+                except CommandError as e:  # another follower keeps this directory: it will do
+                    log.info("search index: %s", e)
             for name, job, _ in [*digest_jobs(), *upkeep_jobs()]:
                 _guarded(name, job)()
             return
