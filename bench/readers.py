@@ -22,7 +22,7 @@ on each of 10 papers listed today in turn; after each vote the paper's anonymous
 on every node, over new connections (so every worker process answers some), until each node
 has shown the new count 5 times in a row. The delay of a vote is the time from its answer to
 the last stale count any node served; the worst is printed beside the documented bound
-(BROADSHEET_PAGE_CACHE_CHECK_SECONDS, 1 s, plus the renderings of the pages the vote changed);
+(BROADSHEET_PAGE_CACHE_CHECK_SECONDS, 0.5 s, plus the renderings of the pages the vote changed);
 the run fails if any vote took 2 s or more.
 """
 
@@ -316,7 +316,7 @@ def main() -> int:
             median = sorted(delays)[len(delays) // 2] if delays else float("nan")
             print(f"after a vote, every node served the new count from {worst * 1000:.0f} ms "
                   f"at worst ({len(delays)} votes; median {median * 1000:.0f} ms); "
-                  "bound: 1 s + the renderings the vote caused")  # fmt: skip
+                  "bound: 0.5 s + the renderings the vote caused")  # fmt: skip
             print(f"goal: >= {GOAL_RATE:,} req/s and p99 < {GOAL_P99_MS} ms for each cached kind")
             for kind, figures in results.items():
                 met = figures["rate"] >= GOAL_RATE and figures["p99"] < GOAL_P99_MS

@@ -262,10 +262,11 @@ TRENDING_DAYS = envint("BROADSHEET_TRENDING_DAYS", 7, minimum=1)
 FOR_YOU_DAYS = envint("BROADSHEET_FOR_YOU_DAYS", 30, minimum=1)
 PAGE_SIZE = envint("BROADSHEET_PAGE_SIZE", 50, minimum=1)
 # Anonymous readers' day, week, month, trending and paper pages are served from a cache
-# (front/page_cache.py): a change shows within PAGE_CACHE_CHECK_SECONDS, anything else that
-# ages a page (relative times) within PAGE_CACHE_SECONDS. 0 turns the cache off.
+# (front/page_cache.py): a change shows within PAGE_CACHE_CHECK_SECONDS (each process's check,
+# one indexed query) plus its renderings, anything else that ages a page (relative times)
+# within PAGE_CACHE_SECONDS. 0 turns the cache off.
 PAGE_CACHE_SECONDS = envint("BROADSHEET_PAGE_CACHE_SECONDS", 300, minimum=0)
-PAGE_CACHE_CHECK_SECONDS = envfloat("BROADSHEET_PAGE_CACHE_CHECK_SECONDS", 1.0)
+PAGE_CACHE_CHECK_SECONDS = envfloat("BROADSHEET_PAGE_CACHE_CHECK_SECONDS", 0.5)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # Files, so every process of a node shares one rendering of a page.

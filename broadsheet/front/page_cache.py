@@ -8,7 +8,7 @@ version it was rendered at, and rendered again only when one of its scopes has c
 a vote re-renders that paper's page, its day, week and month and trending, and no other. The
 versions are kept by database triggers (ContentVersion, papers migration 0010) and grow in
 commit order, so a process reads only what changed since its last read, at most once every
-BROADSHEET_PAGE_CACHE_CHECK_SECONDS (1 s): a change is on every page within that plus its
+BROADSHEET_PAGE_CACHE_CHECK_SECONDS (0.5 s): a change is on every page within that plus its
 renderings, which the page renderer (page_renderer.py) does outside the serving processes.
 Things that change without a row changing (relative times, related papers as the search index
 grows) are at most BROADSHEET_PAGE_CACHE_SECONDS old.
@@ -60,7 +60,7 @@ class _Versions:
     lifetime, read again when the last read is older than `every` seconds.
 
     Values grow in commit order, so each read asks only for the rows above the highest value
-    seen (`seen`): one indexed query a second however many pages there are. The first read
+    seen (`seen`): one indexed query per check however many pages there are. The first read
     takes the scopes changed within PAGE_CACHE_SECONDS; a page rendered before the oldest
     value this process knows about (`since`) cannot be checked and is rendered again."""
 
