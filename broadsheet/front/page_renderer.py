@@ -30,7 +30,6 @@ log = logging.getLogger("broadsheet.pages")
 
 HEARTBEAT_SECONDS = 1.0
 POLL_SECONDS = 0.05
-ASKED = {"scheme", "host", "script_name", "path_info", "query"}  # what page_queue.ask writes
 
 
 def environ_of(wanted: dict) -> dict:
@@ -84,11 +83,11 @@ class Renderer:
         try:
             asked = path.stat().st_mtime_ns
             wanted = json.loads(path.read_text())
-            if not isinstance(wanted, dict) or not ASKED <= wanted.keys():
+            if not isinstance(wanted, dict) or not page_queue.ASK_KEYS <= wanted.keys():
                 raise ValueError("not an ask")
         except FileNotFoundError:  # another renderer on this directory took it
             return
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (OSError, ValueError) as e:  # unreadable, not JSON, not an ask
             log.warning("page renderer: dropping unreadable %s (%s)", path.name, e)
             path.unlink(missing_ok=True)
             return

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
-import numpy as np
-
 from broadsheet.search.backends.base import in_list
 from broadsheet.search.backends.embedded import lexical_index, node_state
 from broadsheet.search.backends.embedded.backend import EmbeddedBackend
 from broadsheet.search.backends.postgresql.backend import PostgresBackend
 from broadsheet.search.backends.protocol import IndexProblem, IndexStatus
+from broadsheet.search.fields import from_pg_binary
 
 
 class PostgresEmbeddedBackend(EmbeddedBackend):
@@ -43,10 +42,7 @@ class PostgresEmbeddedBackend(EmbeddedBackend):
         return "vector_send(d.embedding)"  # bytes: a 4-byte header, big-endian float32
 
     def vector_rows(self, rows: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-        return [
-            (pid, np.frombuffer(bytes(v), dtype=">f4", offset=4).astype("<f4").tobytes())
-            for pid, v in rows
-        ]
+        return [(pid, from_pg_binary(v).astype("<f4", copy=False).tobytes()) for pid, v in rows]
 
     # Indexing: the node's follower does it, from the change log ------------------------
 
