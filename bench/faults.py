@@ -97,9 +97,15 @@ def main() -> int:
                 else:
                     servers[0].stop()
                     subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
-                    servers[0] = Server(env, args.workers, args.threads, tmp / "server.log",
-                                        port=server.port, prepare=False,
-                                        wait_for="/healthz")  # not ready: its disk is read-only
+                    servers[0] = Server(
+                        env,
+                        args.workers,
+                        args.threads,
+                        tmp / "server.log",
+                        port=server.port,
+                        prepare=False,
+                        wait_for="/healthz",
+                    )  # not ready: its disk is read-only
                 time.sleep(max(0.0, fault_end - (time.monotonic() - t0)))
                 if args.fault == "db-restart":
                     pg.restart()

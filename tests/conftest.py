@@ -166,6 +166,68 @@ def _page_cache_per_test(request):
         page_cache.version.forget()
 
 
+@pytest.fixture(autouse=True)
+def _search_follows_each_search(request, monkeypatch):
+    """PostgreSQL with the embedded search engine (the default there): a node's indexes are
+    kept by its follower process (`broadsheet search-follow`), which in-process tests do not
+    run. Here the follower takes one step (building the indexes on the first) before each
+    search, on the searching thread's connection, so a search sees what the test wrote before
+    it, as a live node does within the follower's delay (tests/search/test_node_follower.py
+    and tests/ops/test_scale_out.py test that delay with real followers)."""
+    from django.conf import settings
+
+    if not reaches_database(request.node) or "target" in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    import shutil
+    import threading
+
+    from broadsheet.search.backends.embedded import node_state
+    from broadsheet.search.backends.postgresql import follower
+
+    shutil.rmtree(node_state.node_dir(), ignore_errors=True)  # no index of another test's rows
+    monkeypatch.setattr(follower, "VECTOR_APPLY_SECONDS", 0.0)  # vectors at each step too
+    lock = threading.RLock()
+    node = follower.Follower()
+    read = node_state.read
+    stepping = threading.local()
+
+    def stepped_read() -> dict:
+        # Every use of the node's indexes starts by reading its state: step first, unless
+        # this is the step's own read, or a test driving node folders of its own.
+        if (
+            settings.SEARCH_ENGINE == "embedded"
+            and node_state._override.get() is None
+            and not getattr(stepping, "on", False)
+        ):
+            with lock:
+                stepping.on = True
+                queries = connection.queries_log
+                logged = len(queries)
+                try:
+                    node.step()
+                finally:
+                    stepping.on = False
+                    while len(queries) > logged:  # a follower's, not the page's (query counts)
+                        queries.pop()
+        return read()
+
+    monkeypatch.setattr(node_state, "read", stepped_read)
+    yield
+    if connection.connection is not None:  # not models: the flush leaves them
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM search_outbox; DELETE FROM search_node; "
+                "DELETE FROM search_outbox_floor"
+            )
+
+
 @pytest.fixture
 def db_vendor(db) -> str:
     """The database engine under test: "sqlite" or "postgresql"."""

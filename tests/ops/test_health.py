@@ -145,7 +145,8 @@ def test_the_worker_beats_when_it_starts_and_on_a_schedule(db, settings, monkeyp
 
     monkeypatch.setattr(BlockingScheduler, "start", start)
     monkeypatch.setattr(BlockingScheduler, "shutdown", lambda self, wait=True: None)
-    Command().handle(once=False)
+    # (On PostgreSQL it would also start and keep `search-follow`: test_node_follower.py.)
+    Command().handle(once=False, no_search_follower=True)
     assert set(scheduled) == {
         "beat", "daily", "send-digests", "send-confirmations", "send-channels", "channel-tests",
         "new-papers", "thumbnails",

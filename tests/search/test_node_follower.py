@@ -385,6 +385,16 @@ def test_search_follow_once_builds_a_node_then_indexes_what_changed(embedded, tm
     assert out.getvalue().splitlines()[-1] == "Indexed 1 changed papers."
 
 
+def test_a_node_of_a_site_with_no_papers_yet_is_ready_and_stays_built(embedded, tmp_path):
+    with node_state.node(tmp_path / "node"):
+        call_command("search-follow", "--once", stdout=io.StringIO())
+        assert get_backend().health().startswith("node-local")  # what /readyz asks
+        assert not follower.Follower().needs_build()
+        paper = make_paper("Pangolin census")  # the first paper is followed, not rebuilt
+        assert follower.Follower().step() == 1
+    assert words_on(tmp_path / "node", "pangolin") == [paper.pk]
+
+
 def test_saved_searches_wait_until_this_hosts_index_is_built(embedded, tmp_path, caplog):
     paper = make_paper("Pangolin census")
     index_papers([paper.pk])

@@ -171,6 +171,10 @@ SCRIPT = textwrap.dedent(
     elif mode == "reembed":
         print(indexing.reembed(embed=embed))
     else:
+        from broadsheet.search.backends import change_follower, follows_changes
+
+        if follows_changes():  # PostgreSQL's node-local indexes: this node catches up first
+            change_follower().Follower().step()
         print(get_backend().vector_model())
     """
 )

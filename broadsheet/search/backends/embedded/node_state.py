@@ -99,11 +99,14 @@ def update(**changes) -> dict:
                 state = json.loads(path.read_text())
             except (OSError, ValueError):
                 state = {}
+            before = dict(state)
             for key, value in changes.items():
                 if value is None:
                     state.pop(key, None)
                 else:
                     state[key] = value
+            if state == before:
+                return state  # unchanged: readers keep what they cached
             tmp = folder / (STATE_FILE + ".tmp")
             with open(tmp, "w") as f:
                 json.dump(state, f)

@@ -152,6 +152,8 @@ class Follower:
             # Transactions of this database that began before the registration committed
             # may not have logged their changes; the build reads after they have ended.
             while True:
+                # Inside a transaction pg_stat_activity is read once and kept: read it anew.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() AND xact_start < %s",
@@ -166,6 +168,8 @@ class Follower:
         for ids in _paper_id_batches(WRITE_CHUNK):
             lexical_index.write(ids, into=name)
             done += len(ids)
+        if not done:
+            lexical_index.write([], into=name)  # no papers yet: an empty index, not none
         vectorindex.sync(full=True)
         node_state.update(lexical=name, watermark=str(start), vector_pending=None)
         lexical_index._cleanup(lexical_index.base_dir(), keep=name)  # earlier builds
