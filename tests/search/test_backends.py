@@ -69,3 +69,37 @@ def test_indexed_papers_have_their_words_counted(db):
     index_papers([make_paper("Alpha beta", abstract="again").pk])
     docs = dict(SearchWord.objects.values_list("word", "docs"))
     assert docs["alpha"] == docs["beta"] == 2 and docs["gamma"] == docs["again"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_engines_indexes_are_kept_only_where_that_engine_runs(settings):
+    """Migration search 0009 drops the GIN, HNSW and NULL-tsvector indexes on a site of the
+    embedded engine, the default; on the database engine, /readyz names them and `reindex`
+    makes them again."""
+    from importlib import import_module
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from broadsheet.search.backends.postgresql.backend import INDEXES, missing_indexes
+    from broadsheet.search.backends.protocol import IndexProblem
+    from broadsheet.search.query import parse
+    from broadsheet.search.results import Filters
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's database engine")
+    migration = import_module("broadsheet.search.migrations.0009_database_engine_indexes")
+    settings.SEARCH_ENGINE = "embedded"
+    with connection.schema_editor() as editor:
+        migration.drop_unread(None, editor)
+    assert missing_indexes() == list(INDEXES)
+
+    settings.SEARCH_ENGINE = "database"
+    paper = make_paper("Wavelet scattering")
+    index_papers([paper.pk])
+    with pytest.raises(IndexProblem, match="run `broadsheet reindex`"):
+        get_backend().health()
+    call_command("reindex", verbosity=0)
+    assert missing_indexes() == []
+    assert get_backend().health().startswith("in the database")
+    assert [pid for pid, _ in get_backend().lexical(parse("wavelet"), Filters(), 10)] == [paper.pk]

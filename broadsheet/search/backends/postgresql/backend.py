@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from broadsheet.lib.pg_copy import staged
 from broadsheet.search.backends.base import DOCUMENT_UPDATE, WORD_COUNT_UPDATE, Backend, Ranked
 from broadsheet.search.backends.postgresql import tsv_writer
-from broadsheet.search.backends.protocol import IndexStatus, PaperText
+from broadsheet.search.backends.protocol import IndexProblem, IndexStatus, PaperText
 from broadsheet.search.fields import from_pg_binary, to_pg_text
 from broadsheet.search.query import Query, Term
 from broadsheet.search.results import Filters
@@ -36,6 +36,13 @@ TSV = (
     f"setweight(to_tsvector('{CONFIG}', coalesce(d.authors, '')), 'C')"
 )
 EF_SEARCH = 100
+# This engine's indexes (search migrations 0001 and 0007). Sites on the embedded engine do not
+# have them (migration 0009); catch_up() makes what is missing.
+INDEXES = {
+    "search_document_no_tsv": "ON search_document (paper_id) WHERE tsv IS NULL",
+    "search_document_tsv": "ON search_document USING gin (tsv)",
+    "search_document_embedding_hnsw": "ON search_document USING hnsw (embedding vector_cosine_ops)",
+}
 CATCH_UP_BATCH = 5000  # documents given their tsvector per transaction by catch_up()
 EXACT_BELOW = 20_000  # vectors: fewer are searched exactly, without the HNSW graph
 
@@ -86,6 +93,31 @@ def ts_query(query: Query) -> tuple[str, list]:
     return sql, params
 
 
+def missing_indexes() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'search_document' "
+            "AND indexname = ANY(%s)",
+            [list(INDEXES)],
+        )
+        present = {r[0] for r in cursor.fetchall()}
+    return [name for name in INDEXES if name not in present]
+
+
+def create_missing(names: Sequence[str]) -> None:
+    """Build these indexes where missing (after the tsvectors are filled in, so that the GIN
+    index is built once rather than updated row by row). At a million papers the HNSW build
+    wants maintenance_work_mem large enough for its graph (about 2 GB). Not inside a
+    transaction: PostgreSQL refuses to index a table with deferred checks pending, and a
+    build would hold the caller's writes; `reindex` and `embed` run outside one."""
+    if connection.in_atomic_block:
+        return
+    for name in [n for n in missing_indexes() if n in names]:
+        log.info("building the database engine's index %s", name)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} {INDEXES[name]}")
+
+
 class PostgresBackend(Backend):
     vendor = "postgresql"
     vector_cast = "::vector"
@@ -104,6 +136,12 @@ class PostgresBackend(Backend):
         return IndexStatus(sizes={"index size (documents, tsvector GIN, HNSW)": size})
 
     def health(self) -> str:
+        missing = missing_indexes()
+        if missing:
+            raise IndexProblem(
+                f"the database engine's indexes {', '.join(missing)} are missing; "
+                "run `broadsheet reindex`"
+            )
         return "in the database (GIN + pgvector HNSW)"
 
     # Indexing ----------------------------------------------------------------------------
@@ -155,7 +193,9 @@ class PostgresBackend(Backend):
         return tsv_writer.in_background(self.catch_up)
 
     def catch_up(self) -> int:
-        """Fill in the tsvectors an interrupted import left NULL; returns how many."""
+        """Fill in the tsvectors an interrupted import (or the embedded engine) left NULL,
+        then make this engine's indexes where missing; returns how many tsvectors."""
+        create_missing(["search_document_no_tsv"])  # finds the NULL ones without a scan
         done = 0
         while True:
             with connection.cursor() as cursor:
@@ -171,7 +211,8 @@ class PostgresBackend(Backend):
                 self.index_lexical(ids)
             done += len(ids)
         if done:
-            log.info("%s papers left without a tsvector by an interrupted import indexed", done)
+            log.info("%s papers left without a tsvector indexed", done)
+        create_missing(["search_document_tsv", "search_document_embedding_hnsw"])
         return done
 
     def index_lexical(self, paper_ids: Sequence[int]) -> None:
