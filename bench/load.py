@@ -10,6 +10,9 @@ upvote, or withdraw its own earlier upvote). Afterwards every paper's Upvote row
 count must equal what the server told the members. Prints throughput, p50/p99 per kind, the
 statuses (no 5xx expected), and as a same-run baseline the throughput of /healthz (no
 database) with the same members, and the ratio.
+
+Members' pages carry their own vote state and are never served from the page cache; anonymous
+readers of the cached pages, on several nodes, and how soon a vote reaches them: readers.py.
 """
 
 from __future__ import annotations
