@@ -3,8 +3,10 @@
 Composing and rendering a digest is Python work; handing it to the server is mostly waiting
 for the server's replies, during which Python releases the GIL. With the two in different
 threads they overlap, one message being rendered while the previous one is on the wire. The
-postman never touches the database: it reports each result back, and the sending thread
-records it (so the database work stays on one connection, in one thread). Its inbox holds
+postman reports each result back, and the sending thread records it. The one exception is
+`on_accepted`: called in the postman's thread (on its own database connection) as soon as
+the server accepted a message, before the next is sent, so that a sender killed at any point
+has marked sent every message but, at worst, the one accepted that instant. Its inbox holds
 at most two messages, so little is ever in flight.
 
 With Django's SMTP backend the postman hands the prepared bytes to the open connection; any
@@ -16,16 +18,21 @@ leaves no usable backend marks the server unreachable.
 
 from __future__ import annotations
 
+import logging
 import queue
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
+from django.db import connection
+
+log = logging.getLogger("broadsheet.digests")
 
 SKIPPED = object()  # not attempted: the server was found unreachable before it
 
@@ -67,8 +74,9 @@ def _unreachable(error: Exception) -> bool:
 
 
 class Postman(threading.Thread):
-    def __init__(self) -> None:
+    def __init__(self, on_accepted: Callable[[object], None] | None = None) -> None:
         super().__init__(name="digest-postman", daemon=True)
+        self.on_accepted = on_accepted
         self.inbox: queue.Queue = queue.Queue(maxsize=2)
         self.results: queue.Queue = queue.Queue()
         self.unreachable = threading.Event()
@@ -105,6 +113,7 @@ class Postman(threading.Thread):
                 start = time.perf_counter()
                 try:
                     self._send(item)
+                    self._accepted(item.run)
                     self.results.put((item.run, None))
                 except (smtplib.SMTPException, OSError, BackendUnavailable) as e:
                     if not isinstance(
@@ -121,6 +130,16 @@ class Postman(threading.Thread):
                 self.smtp_seconds += time.perf_counter() - start
         finally:
             self._close()
+            if self.on_accepted is not None:
+                connection.close()  # this thread's own
+
+    def _accepted(self, run) -> None:
+        if self.on_accepted is None:
+            return
+        try:
+            self.on_accepted(run)
+        except Exception:  # the database: the sending thread marks it with the result
+            log.exception("digest %s: could not mark it sent at once", getattr(run, "pk", run))
 
     def _open(self) -> None:
         try:

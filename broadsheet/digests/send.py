@@ -4,15 +4,16 @@
    conflicts with the unique (subscription, period) constraint: running twice adds nothing.
 2. Each due run is claimed by a conditional UPDATE (pending and due, or a claim older than
    BROADSHEET_DIGEST_CLAIM_TIMEOUT whose sender died); of two senders exactly one gets it.
-3. The digest is composed and rendered here, handed to the postman thread (one SMTP
-   connection, reused), and marked sent here once the postman reports the server accepted it.
+3. The digest is composed and rendered here and handed to the postman thread (one SMTP
+   connection, reused), which marks its row sent, on a connection of its own, as soon as the
+   server accepted it and before it sends the next; this thread then records the rest (the
+   counts, the papers shown).
 
 A sender killed mid-run leaves the runs of its last claimed chunk claimed; the next run takes
 them over once the claim is stale. The gap: killed after the server accepted a message and
-before this thread marked its row sent, that message is sent again. This thread marks what the
-postman reports before each next digest it renders, so the gap is the time to render one
-digest; on a busy machine the postman may meanwhile deliver the letters queued to it (its
-inbox holds two), so up to three messages can be sent twice.
+before its row was marked sent (one UPDATE), that message is sent again. Inside a caller's
+transaction (in-process tests) the postman's connection could not see the rows, so this thread
+marks them, with the postman's report, before it renders the next digest.
 Temporary SMTP failures retry with exponential backoff up to BROADSHEET_DIGEST_MAX_ATTEMPTS;
 a permanent rejection (5xx) fails the run and counts a hard bounce against the address, which
 is disabled after BROADSHEET_DIGEST_BOUNCE_LIMIT of them.
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -162,13 +164,19 @@ class Sender:
     def finish(self, run_id: int, status: str, **fields) -> None:
         DigestRun.objects.filter(id=run_id, claimed_by=self.me).update(status=status, **fields)
 
+    def mark_accepted(self, run: DigestRun) -> None:
+        """The server accepted this run's message: mark it sent now (the postman's thread)."""
+        DigestRun.objects.filter(
+            id=run.id, claimed_by=self.me, status=DigestRun.Status.SENDING
+        ).update(status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
+
     def settle(self, results) -> None:
         """Record what the postman reports: sent once the server accepted it, else failed."""
         accepted = [run.id for run, error in results if error is None]
-        if accepted:  # one UPDATE for whatever arrived since the last look
-            DigestRun.objects.filter(id__in=accepted, claimed_by=self.me).update(
-                status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error=""
-            )
+        if accepted:  # one UPDATE for whatever arrived (and the postman did not mark) since
+            DigestRun.objects.filter(
+                id__in=accepted, claimed_by=self.me, status=DigestRun.Status.SENDING
+            ).update(status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
             self.counts.sent += len(accepted)
             for run_id in accepted:
                 if run_id in self.shown:
@@ -266,7 +274,8 @@ def send_digests(
     ids = list(runs.order_by("id").values_list("id", flat=True))
     sender = Sender(counts)
     renderer = Renderer()
-    postman = Postman()
+    # Inside a transaction (the caller's) another connection cannot see the runs to mark them.
+    postman = Postman(None if connection.in_atomic_block else sender.mark_accepted)
     postman.start()
     # The postman waits on the server several times per message and then needs the GIL back
     # from the rendering thread; at Python's default 5 ms switch interval each of those waits

@@ -72,6 +72,23 @@ def test_each_period_is_sent_once_and_empty_digests_are_not_sent(smtp, subscribe
     assert DigestRun.objects.get(period="2026-11-26").status == "empty"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_each_message_is_marked_sent_as_soon_as_the_server_accepts_it(
+    smtp, trending, monkeypatch
+):
+    """By the postman, before it sends the next: not when the sending thread gets round to
+    it, for a sender killed meanwhile would send again what the server already holds
+    (test_exactly_once.py kills one). Here the sending thread never records a result."""
+    from broadsheet.digests.send import Sender
+
+    for i in range(5):
+        make_subscriber(f"r{i}@example.org")
+    monkeypatch.setattr(Sender, "settle", lambda self, results: None)
+    send_digests([TODAY.key])
+    assert len(smtp.messages) == 5
+    assert DigestRun.objects.filter(status="sent").count() == 5
+
+
 def test_weekdays_and_frequency_decide_who_is_due(smtp, trending):
     make_subscriber("weekdays@example.org")
     make_subscriber("sundays@example.org", weekdays="6")
