@@ -73,9 +73,7 @@ def test_each_period_is_sent_once_and_empty_digests_are_not_sent(smtp, subscribe
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_message_is_marked_sent_as_soon_as_the_server_accepts_it(
-    smtp, trending, monkeypatch
-):
+def test_each_message_is_marked_sent_as_soon_as_the_server_accepts_it(smtp, trending, monkeypatch):
     """By the postman, before it sends the next: not when the sending thread gets round to
     it, for a sender killed meanwhile would send again what the server already holds
     (test_exactly_once.py kills one). Here the sending thread never records a result."""

@@ -310,6 +310,30 @@ def start_follower(data_dir: Path, log: Path) -> subprocess.Popen:
         )
 
 
+def test_a_second_follower_on_a_data_directory_stands_by_and_takes_over(embedded, tmp_path):
+    """A worker and a server on one host, one data directory: the second `search-follow`
+    waits for the first's lock instead of failing (and being restarted) again and again."""
+    data_dir, log = tmp_path / "data", tmp_path / "standby.log"
+    node = data_dir / f"search-{connection.settings_dict['NAME']}"
+    paper = make_paper("Okapi census")
+    index_papers([paper.pk])
+    with node_state.node(node), follower.node_lock():  # the first follower, here
+        child = start_follower(data_dir, log)
+        try:
+            eventually(lambda: "standing by" in log.read_text(), "the second stood by")
+            assert child.poll() is None, log.read_text()
+            assert node_state.read().get("watermark") is None  # it has not touched the node
+        except BaseException:
+            child.kill()
+            raise
+    try:  # the first exited (its lock released): the second takes over
+        eventually(lambda: words_on(node, "okapi") == [paper.pk], "the second took over")
+        assert "taking over" in log.read_text()
+    finally:
+        child.terminate()
+        child.wait(timeout=TIMEOUT)
+
+
 def test_a_follower_killed_mid_batch_catches_up_with_nothing_lost_or_doubled(embedded, tmp_path):
     data_dir, log = tmp_path / "data", tmp_path / "follower.log"
     node = data_dir / f"search-{connection.settings_dict['NAME']}"

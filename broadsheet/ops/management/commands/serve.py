@@ -67,7 +67,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-search-follower",
             action="store_true",
-            help="PostgreSQL with BROADSHEET_SEARCH_ENGINE=embedded: do not start "
+            help="PostgreSQL (search engine `embedded`, the default): do not start "
             "`broadsheet search-follow` (when it runs as its own service)",
         )
         parser.add_argument(

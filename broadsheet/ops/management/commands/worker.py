@@ -49,9 +49,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-search-follower",
             action="store_true",
-            help="PostgreSQL with BROADSHEET_SEARCH_ENGINE=embedded: do not start `broadsheet "
-            "search-follow` (one already keeps this data directory's indexes: `serve` runs "
-            "one, or it runs as its own service)",
+            help="PostgreSQL (search engine `embedded`, the default): do not start `broadsheet "
+            "search-follow` (it runs as its own service; beside a `serve` on the same data "
+            "directory it would only stand by, taking over if the server's stops)",
         )
 
     def handle(self, *args, once=False, no_search_follower=False, **options):

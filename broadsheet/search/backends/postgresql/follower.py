@@ -75,15 +75,23 @@ class FollowerBusy(Exception):
 
 
 @contextmanager
-def node_lock() -> Iterator[None]:
-    """One follower per node folder (another process on the same node is refused)."""
+def node_lock(wait: bool = False) -> Iterator[None]:
+    """One follower per node folder. Another process on the same node is refused, or with
+    `wait` stands by until the one keeping it exits (a worker and a server sharing a data
+    directory: the second takes over when the first stops)."""
     folder = node_state.node_dir()
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".follow.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FollowerBusy(f"another follower keeps the search indexes in {folder}") from None
+            if not wait:
+                raise FollowerBusy(
+                    f"another follower keeps the search indexes in {folder}"
+                ) from None
+            log.info("another follower keeps the search indexes in %s; standing by", folder)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            log.info("taking over the search indexes in %s", folder)
         try:
             yield
         finally:

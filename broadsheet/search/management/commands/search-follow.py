@@ -13,10 +13,11 @@ log = logging.getLogger("broadsheet.search")
 
 class Command(BaseCommand):
     help = (
-        "PostgreSQL with BROADSHEET_SEARCH_ENGINE=embedded: build this node's search indexes "
+        "PostgreSQL (search engine `embedded`, the default): build this node's search indexes "
         "(tantivy, vectors) in BROADSHEET_DATA_DIR from the database if it has none, then "
         "follow the database's change log (woken by NOTIFY, else every --poll seconds). "
-        "`broadsheet serve` starts it; safe to kill at any time."
+        "`broadsheet serve` starts it; safe to kill at any time. While another follower "
+        "keeps the same data directory, it stands by and takes over when that one exits."
     )
 
     def add_arguments(self, parser):
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if poll is not None and poll <= 0:
             raise CommandError("--poll must be more than 0 seconds")
         try:
-            with follower.node_lock():
+            with follower.node_lock(wait=not once):
                 f = follower.Follower()
                 if rebuild:
                     f.build()
