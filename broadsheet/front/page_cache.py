@@ -35,6 +35,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from broadsheet.front import page_queue
+from broadsheet.lib.clients import PAGE_RENDERER
 from broadsheet.papers import content_scopes as scopes_
 from broadsheet.papers.models import ContentVersion
 
@@ -206,7 +207,7 @@ class AnonymousPageCacheMiddleware:
             return self.get_response(request)
         cache = caches["pages"]
         key = _key(request)
-        if page_queue.RENDERING in request.META:  # the page renderer's: render, store
+        if PAGE_RENDERER in request.META:  # the page renderer's: render, store
             return self._render(request, cache, key, version.refresh(0), had_entry=True)
         current = version.refresh(settings.PAGE_CACHE_CHECK_SECONDS)
         entry = cache.get(key)

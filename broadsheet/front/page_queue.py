@@ -17,9 +17,6 @@ from pathlib import Path
 from django.conf import settings
 from django.http import HttpRequest
 
-# Marks the renderer's own requests (a WSGI environ key): the page cache renders and stores
-# them, never serves them from the cache.
-RENDERING = "broadsheet.render_page"
 # What an ask holds: enough to make the anonymous request again.
 ASK_KEYS = frozenset({"scheme", "host", "script_name", "path_info", "query"})
 HEARTBEAT = ".renderer"

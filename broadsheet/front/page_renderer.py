@@ -25,6 +25,7 @@ from wsgiref.util import setup_testing_defaults
 from django.conf import settings
 
 from broadsheet.front import page_queue
+from broadsheet.lib.clients import PAGE_RENDERER
 
 log = logging.getLogger("broadsheet.pages")
 
@@ -43,7 +44,7 @@ def environ_of(wanted: dict) -> dict:
         "REMOTE_ADDR": "127.0.0.1",
         "wsgi.url_scheme": wanted["scheme"],
         "wsgi.input": io.BytesIO(),
-        page_queue.RENDERING: True,
+        PAGE_RENDERER: True,
     }
     proxy = settings.SECURE_PROXY_SSL_HEADER
     if proxy and wanted["scheme"] == "https":  # the scheme as the site takes it from a proxy

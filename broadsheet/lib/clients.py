@@ -19,6 +19,11 @@ from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# The page renderer (front/page_renderer.py) is a client too: its requests carry this WSGI
+# environ key. The page cache renders and stores them, never serving them from the cache,
+# and the request log marks them.
+PAGE_RENDERER = "broadsheet.render_page"
+
 
 @functools.lru_cache(maxsize=8)
 def _trusted(values: tuple[str, ...]) -> tuple[Network, ...]:

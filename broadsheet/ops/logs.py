@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
-from broadsheet.lib.clients import client_ip
+from broadsheet.lib.clients import PAGE_RENDERER, client_ip
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -83,14 +83,18 @@ class RequestLogMiddleware:
         if user is empty:
             user = None
         level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        # The page renderer's renderings go through here too; they are no reader's request.
+        renderer = PAGE_RENDERER in request.META
         request_log.log(
             level,
-            "%s %s %d %.1f ms",
+            "%s %s %d %.1f ms%s",
             request.method,
             request.path,
             response.status_code,
             ms,
+            " (page renderer)" if renderer else "",
             extra={
+                "page_renderer": renderer,
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,

@@ -301,13 +301,17 @@ class Renderer:
 
 @pytest.fixture
 def renderer(settings, tmp_path) -> Renderer:
+    # Made once per process, with django.setup(), which configures logging again: before the
+    # test, so that pytest's log capture is not undone mid-test.
+    import broadsheet.wsgi  # noqa: F401
+
     settings.DATA_DIR = tmp_path
     page_queue.beat()
     return Renderer()
 
 
 def test_a_changed_page_is_rendered_by_the_renderer_while_readers_get_the_previous_one(
-    client, listing, member, renderer
+    client, listing, member, renderer, caplog
 ):
     urls = [f"/papers/date/{DAY}?sort=votes", listing.paper.get_absolute_url()]
     for url in urls:
@@ -318,11 +322,20 @@ def test_a_changed_page_is_rendered_by_the_renderer_while_readers_get_the_previo
             how, html = served(client, url)
             assert (how, 'class="vote-count">5<' in html) == ("stale", True)
     assert len(renderer.pending()) == 2
-    assert renderer.run_once() == 2
+    caplog.clear()
+    with caplog.at_level("INFO", logger="broadsheet.requests"):
+        assert renderer.run_once() == 2
+    # In the request log, marked as the renderer's: no reader asked for them.
+    assert [(r.path, r.page_renderer) for r in caplog.records] == [
+        (u.split("?")[0], True) for u in urls
+    ]
+    assert all(r.getMessage().endswith("(page renderer)") for r in caplog.records)
     assert renderer.pending() == []
+    caplog.clear()
     for url in urls:
         how, html = served(client, url)
         assert (how, 'class="vote-count">6<' in html) == ("hit", True)
+    assert not any(r.page_renderer for r in caplog.records if r.name == "broadsheet.requests")
 
 
 def test_a_page_gone_meanwhile_leaves_the_cache_when_the_renderer_finds_it_gone(
