@@ -160,10 +160,11 @@ def _page_cache_per_test(request):
     if uses_db:
         from django.core.cache import caches
 
-        from broadsheet.front import page_cache
+        from broadsheet.front import card_cache, page_cache
 
         caches["pages"].clear()
         page_cache.version.forget()
+        card_cache.forget()
 
 
 @pytest.fixture(autouse=True)

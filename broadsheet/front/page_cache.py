@@ -223,6 +223,7 @@ class AnonymousPageCacheMiddleware:
     def _render(
         self, request: HttpRequest, cache, key: str, current: int, had_entry: bool
     ) -> HttpResponse:
+        request.content_version = current  # what its kept cards are checked against (card_cache)
         response = self.get_response(request)
         if not cacheable_response(response):
             if had_entry:

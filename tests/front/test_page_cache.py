@@ -388,3 +388,61 @@ def test_an_ask_that_cannot_be_written_has_the_reader_render_the_page(
     assert (how, 'class="vote-count">6<' in html) == ("miss", True)
     assert "cannot ask the page renderer" in caplog.text
     assert renderer.run_once() == 0  # and the renderer passes what is in the way by
+
+
+@pytest.fixture
+def card_renders():
+    """How many cards (front/_card.html) each request rendered."""
+    from django.test.signals import template_rendered
+
+    names: list[str] = []
+
+    def seen(sender, template, context, **kwargs):
+        names.append(template.name)
+
+    template_rendered.connect(seen)
+
+    def count(client: Client, url: str) -> int:
+        names.clear()
+        client.get(url)
+        return names.count("front/_card.html")
+
+    yield count
+    template_rendered.disconnect(seen)
+
+
+def test_a_page_rendered_again_renders_only_the_cards_that_changed(
+    client, member, card_renders, settings
+):
+    """A vote changes one card of trending: the page is rendered again around the others,
+    kept from its last rendering (front/card_cache.py); members' pages keep nothing."""
+    today = timezone.localdate()
+    a, b, c = (
+        make_listing(today, f"Paper {n}", votes=v) for n, v in (("A", 9), ("B", 5), ("C", 1))
+    )
+    author = Author.objects.create(name="Ada Lovelace")
+    Authorship.objects.create(paper=a.paper, author=author, position=0)
+    trending = "/papers/trending"
+    assert card_renders(client, trending) == 3
+    upvote(member, c.paper)
+    assert card_renders(client, trending) == 1  # C's card only
+    html = served(client, trending)[1]
+    assert 'class="vote-count">2<' in html and 'class="vote-count">9<' in html
+
+    # What touches every page (an author renamed) renders every card again.
+    assert Author.objects.filter(authorships__paper=a.paper).update(name="Ada L.") == 1
+    assert card_renders(client, trending) == 3
+    # Another page (another path: a card links back to its page) keeps its own.
+    assert card_renders(client, f"{trending}?page=1") == 3
+    # A card is kept no longer than a page.
+    with time_machine.travel(
+        timezone.now() + dt.timedelta(seconds=settings.PAGE_CACHE_SECONDS + 1)
+    ):
+        caches["pages"].clear()
+        assert card_renders(client, trending) == 3
+
+    # A member's page has their own vote state: every card rendered, every time.
+    client.force_login(member)
+    assert card_renders(client, trending) == 3
+    assert card_renders(client, trending) == 3
+    assert card_renders(Client(), trending) == 0  # (the anonymous page itself is cached)

@@ -2,7 +2,7 @@
 
 from django import template
 
-from broadsheet.front import avatars, cards, linkify, markdown
+from broadsheet.front import avatars, card_cache, cards, linkify, markdown
 from broadsheet.papers.authors import author_slug
 
 register = template.Library()
@@ -42,3 +42,15 @@ def paper_links(paper) -> list:
 @register.filter
 def thumbnail_src(paper) -> str:
     return cards.thumbnail_src(paper)
+
+
+@register.simple_tag(takes_context=True)
+def feed_card(context, listing, rank: int):
+    """front/_card.html for `listing` at `rank`; anonymous readers' kept (card_cache.py)."""
+
+    def render() -> str:
+        template = context.template.engine.get_template("front/_card.html")
+        with context.push(listing=listing, rank=rank, is_voted=listing.is_voted):
+            return template.render(context)
+
+    return card_cache.card(context["request"], listing, rank, render)
