@@ -1,13 +1,14 @@
 """Anonymous readers' paper cards, rendered again only when what they show changed.
 
-A feed page is mostly its cards (Django's templates take about 1.5 ms a card), and the page
-cache renders a page again whenever anything on it changed: after a vote, trending's thirty
-cards for one new count. So each process keeps the cards it rendered for a cacheable page
-(front/page_cache.py sets `request.content_version` for those), with the content version the
-page was rendered for, and takes a card again while nothing in its scopes changed since: its
-paper (the paper, its authors, listing, votes and comments: papers/content_scopes.py) or
-everything. The key holds the page's full path (a card links back to it) and the
-card's rank. Members' pages carry their own vote state and never come here.
+A feed page is mostly its cards (Django's templates take about a millisecond a card), and
+the page cache renders a page again whenever anything on it changed: after a vote,
+trending's thirty cards for one new count. So each process keeps the cards it rendered for a
+cacheable page (front/page_cache.py sets `request.content_version` for those), with the
+content version the page was rendered for, and takes a card again while nothing in its
+scopes changed since: its paper (the paper, its authors, listing, votes and comments:
+papers/content_scopes.py) or everything. The key holds the page's full path (a card links
+back to it) and the card's rank. Members' pages carry their own vote state and never come
+here.
 
 Kept no longer than a page (BROADSHEET_PAGE_CACHE_SECONDS), so nothing outlives what a page
 re-rendered for its age would show, and at most MAX_CARDS per process."""
