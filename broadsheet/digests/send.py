@@ -164,19 +164,21 @@ class Sender:
     def finish(self, run_id: int, status: str, **fields) -> None:
         DigestRun.objects.filter(id=run_id, claimed_by=self.me).update(status=status, **fields)
 
-    def mark_accepted(self, run: DigestRun) -> None:
-        """The server accepted this run's message: mark it sent now (the postman's thread)."""
+    def mark_sent(self, run_ids: list[int]) -> None:
+        """The server accepted these runs' messages; those already marked are left."""
         DigestRun.objects.filter(
-            id=run.id, claimed_by=self.me, status=DigestRun.Status.SENDING
+            id__in=run_ids, claimed_by=self.me, status=DigestRun.Status.SENDING
         ).update(status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
+
+    def mark_accepted(self, run: DigestRun) -> None:
+        """The postman's thread, as soon as the server accepted this run's message."""
+        self.mark_sent([run.id])
 
     def settle(self, results) -> None:
         """Record what the postman reports: sent once the server accepted it, else failed."""
         accepted = [run.id for run, error in results if error is None]
         if accepted:  # one UPDATE for whatever arrived (and the postman did not mark) since
-            DigestRun.objects.filter(
-                id__in=accepted, claimed_by=self.me, status=DigestRun.Status.SENDING
-            ).update(status=DigestRun.Status.SENT, sent_at=timezone.now(), last_error="")
+            self.mark_sent(accepted)
             self.counts.sent += len(accepted)
             for run_id in accepted:
                 if run_id in self.shown:
